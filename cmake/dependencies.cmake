@@ -1,0 +1,16 @@
+# Every external dependency, found as the Debian packages install it
+# (scripts/setup installs them). One place, so versions are easy to audit.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium>=1.0.18)
+find_package(spdlog REQUIRED)
+find_package(tomlplusplus REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(SQLite3 REQUIRED)
+find_package(LibtorrentRasterbar 2.0 REQUIRED)
+find_package(Boost 1.74 REQUIRED)
+find_package(Threads REQUIRED)
+if(PATCHWAVE_TESTS)
+  find_package(Catch2 2.13 REQUIRED)
+  include(Catch)
+endif()
