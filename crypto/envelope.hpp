@@ -46,6 +46,8 @@ struct Envelope {
     static Result<Envelope> decode(std::span<const std::uint8_t> bytes,
                                    std::size_t max_size = kDefaultMaxEncodedSize);
     static Result<Envelope> decode(std::string_view bytes, std::size_t max_size = kDefaultMaxEncodedSize);
+
+    friend bool operator==(const Envelope&, const Envelope&) = default;
 };
 
 /// Validates a type string: 1-64 characters from [a-z0-9.-].
