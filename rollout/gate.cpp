@@ -126,6 +126,14 @@ void decide(const Manifest& manifest, const std::optional<ControlRecord>& contro
         state.by = control->operator_name;
         return;
     }
+    const bool finished = state.open_wave + 1 == state.waves.size() && state.waves[state.open_wave].passed;
+    if (now >= manifest.expires && !finished) {
+        // Agents refuse an expired manifest, so nothing more will install:
+        // say so rather than show a rollout that looks alive.
+        state.phase = RolloutPhase::expired;
+        state.reason = "manifest expired at " + format_timestamp(manifest.expires) + " before the last wave passed";
+        return;
+    }
     if (control && control->paused()) {
         state.phase = RolloutPhase::paused;
         state.pause_cause = PauseCause::control_record;
@@ -169,6 +177,8 @@ void decide(const Manifest& manifest, const std::optional<ControlRecord>& contro
     } else if (open.passed && open.soaked_at) {
         state.recheck_at = open.soaked_at;  // the soak ends: re-evaluate then
     }
+    // Expiry changes the answer with time alone too.
+    if (!state.recheck_at || manifest.expires < *state.recheck_at) state.recheck_at = manifest.expires;
 }
 
 }  // namespace
@@ -185,6 +195,8 @@ std::string_view to_string(RolloutPhase phase) {
             return "aborted";
         case RolloutPhase::completed:
             return "completed";
+        case RolloutPhase::expired:
+            return "expired";
     }
     return "unknown";
 }

@@ -26,8 +26,9 @@ enum class RolloutPhase {
     paused,     ///< by a pause control record, or by the failure threshold
     aborted,    ///< an abort control record: final
     completed,  ///< the last wave is open and has passed
+    expired,    ///< past the manifest's expiry unfinished: agents refuse it now
 };
-/// "waiting", "running", "paused", "aborted", "completed".
+/// "waiting", "running", "paused", "aborted", "completed", "expired".
 std::string_view to_string(RolloutPhase phase);
 
 enum class PauseCause {
@@ -114,6 +115,8 @@ std::size_t installed_needed(Percent success_threshold, std::size_t targeted);
 /// with assign_wave and hosts no wave selects are ignored. A control record
 /// for another rollout id is ignored. Rules, in order:
 ///   abort record                 => aborted, no action (final)
+///   now >= expires, unless the last wave is open and passed
+///                                => expired, no action (agents refuse it)
 ///   pause record                 => paused (control-record), no action
 ///   now < not_before             => waiting, no action
 ///   an open wave is failing      => paused (failure-threshold), auto_pause

@@ -411,3 +411,38 @@ TEST_CASE("gate enums have their text forms", "[rollout][gate]") {
     CHECK(to_string(GateActionKind::auto_pause) == "auto-pause");
     CHECK(to_string(GateActionKind::advance) == "advance");
 }
+
+TEST_CASE("an unfinished rollout past its expiry is expired", "[rollout][gate]") {
+    // Agents refuse the manifest now: the gate says expired, with no action,
+    // even when the open wave would otherwise advance.
+    const Manifest manifest = three_waves();
+    Fleet fleet;
+    fleet.add("test", HostState::installed, 2, at("2026-11-24T01:00:00Z"), manifest.expires - std::chrono::minutes(1));
+    const auto before = gate(manifest, fleet, std::nullopt, manifest.expires - std::chrono::seconds(1));
+    CHECK(before.action.kind == GateActionKind::advance);
+    const auto state = gate(manifest, fleet, std::nullopt, manifest.expires);
+    CHECK(state.phase == RolloutPhase::expired);
+    CHECK(state.action.kind == GateActionKind::none);
+    CHECK(state.reason == "manifest expired at 2026-12-24T00:00:00Z before the last wave passed");
+    CHECK(to_string(RolloutPhase::expired) == "expired");
+}
+
+TEST_CASE("a finished rollout stays completed after its expiry", "[rollout][gate]") {
+    // Expiry only ends rollouts that had not finished.
+    const Manifest manifest = three_waves();
+    const Timestamp later = manifest.expires + std::chrono::hours(1);
+    Fleet fleet;
+    fleet.add("prod", HostState::installed, 10, kNow, later);
+    const auto state = gate(manifest, fleet, control(ControlAction::advance, 2, kNow), later);
+    CHECK(state.phase == RolloutPhase::completed);
+}
+
+TEST_CASE("a running rollout is rechecked at its expiry at the latest", "[rollout][gate]") {
+    // Time alone changes the answer at expiry, so the orchestrator must look again then.
+    Fleet fleet;
+    fleet.add("test", HostState::installing, 1);
+    const Manifest manifest = three_waves();
+    const auto state = gate(manifest, fleet);
+    REQUIRE(state.recheck_at);
+    CHECK(*state.recheck_at == manifest.expires);
+}
