@@ -1,0 +1,22 @@
+#include "orchestrator/fleet_view.hpp"
+
+#include "orchestrator/host_registry.hpp"
+
+namespace patchwave::orchestrator {
+
+Result<std::vector<rollout::HostView>> load_host_views(Database& db) {
+    auto hosts = known_hosts(db);
+    if (!hosts) return std::unexpected(hosts.error());
+    std::vector<rollout::HostView> views;
+    views.reserve(hosts->size());
+    for (const auto& host : *hosts) {
+        rollout::HostView view;
+        view.agent = host.certificate.agent_id();
+        view.host = host.certificate.host;
+        view.labels = host.certificate.labels;
+        views.push_back(std::move(view));
+    }
+    return views;
+}
+
+}  // namespace patchwave::orchestrator
