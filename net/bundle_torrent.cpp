@@ -71,7 +71,9 @@ Result<std::vector<BundleFile>> list_bundle_files(const fs::path& root) {
     return files;
 }
 
-std::string short_id(const rollout::BundleId& id) { return rollout::short_hex(id); }
+std::string short_id(const rollout::BundleId& id) {
+    return rollout::short_hex(id);
+}
 
 }  // namespace
 
@@ -96,7 +98,8 @@ Result<BundleTorrent> build_bundle_torrent(const fs::path& directory, const std:
     auto files = list_bundle_files(root);
     if (!files) return fail(files.error());
     std::uint64_t total = 0;
-    for (const BundleFile& file : *files) total += file.size;
+    for (const BundleFile& file : *files)
+        total += file.size;
     if (total == 0) return refuse(directory, "holds no bytes to distribute (no files, or only empty ones)");
 
     // libtorrent hashes the files at <save path>/<root name>/<relative path>,
@@ -161,9 +164,9 @@ Status verify_bundle_directory(const fs::path& directory, const rollout::BundleI
     auto built = build_bundle_torrent(directory, cancel);
     if (!built) return fail(built.error().with_context("verifying " + directory.string()));
     if (built->id != id) {
-        return fail(Errc::untrusted, directory.string() + " does not match bundle " + short_id(id) +
-                                         ": its files hash to " + short_id(built->id) +
-                                         " (a file is missing, extra or modified)");
+        return fail(Errc::untrusted, directory.string() + " does not match bundle " + short_id(id)
+                                         + ": its files hash to " + short_id(built->id)
+                                         + " (a file is missing, extra or modified)");
     }
     return {};
 }

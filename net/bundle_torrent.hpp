@@ -21,10 +21,10 @@ inline constexpr std::string_view bundle_root_name = "bundle";
 
 /// A bundle torrent and what callers need to know about it without libtorrent.
 struct BundleTorrent {
-    rollout::BundleId id{};        ///< the v2 info-hash
-    std::string torrent;           ///< the bencoded .torrent file
-    std::uint64_t total_bytes = 0; ///< payload bytes, pad files excluded
-    std::uint32_t file_count = 0;  ///< files in the bundle, pad files excluded
+    rollout::BundleId id{};         ///< the v2 info-hash
+    std::string torrent;            ///< the bencoded .torrent file
+    std::uint64_t total_bytes = 0;  ///< payload bytes, pad files excluded
+    std::uint32_t file_count = 0;   ///< files in the bundle, pad files excluded
     int piece_size = 0;
 };
 

@@ -7,16 +7,16 @@
 
 namespace patchwave::net {
 
-Result<std::vector<rollout::BundleId>> SeedBudget::admit(const rollout::BundleId& id, std::uint64_t bytes,
-                                                         bool pinned, Clock::time_point now) {
+Result<std::vector<rollout::BundleId>> SeedBudget::admit(const rollout::BundleId& id, std::uint64_t bytes, bool pinned,
+                                                         Clock::time_point now) {
     const auto existing = seeds_.find(id);
     const std::uint64_t already = existing == seeds_.end() ? 0 : existing->second.bytes;
     const std::uint64_t others = used_ - already;
     std::vector<rollout::BundleId> evict;
     if (capacity_ != 0 && others + bytes > capacity_) {
         if (bytes > capacity_) {
-            return fail(Errc::limit, "bundle " + rollout::short_hex(id) + " is " + format_size(bytes) +
-                                         ", more than the whole seeding budget of " + format_size(capacity_));
+            return fail(Errc::limit, "bundle " + rollout::short_hex(id) + " is " + format_size(bytes)
+                                         + ", more than the whole seeding budget of " + format_size(capacity_));
         }
         // Least recently used first; the id breaks ties so the choice is reproducible.
         std::vector<std::pair<Clock::time_point, rollout::BundleId>> candidates;
@@ -31,11 +31,12 @@ Result<std::vector<rollout::BundleId>> SeedBudget::admit(const rollout::BundleId
             evict.push_back(other);
         }
         if (others - freed + bytes > capacity_) {
-            return fail(Errc::limit, "bundle " + rollout::short_hex(id) + " (" + format_size(bytes) +
-                                         ") does not fit the seeding budget of " + format_size(capacity_) +
-                                         ": " + format_size(others - freed) + " is held by pinned seeds");
+            return fail(Errc::limit, "bundle " + rollout::short_hex(id) + " (" + format_size(bytes)
+                                         + ") does not fit the seeding budget of " + format_size(capacity_) + ": "
+                                         + format_size(others - freed) + " is held by pinned seeds");
         }
-        for (const auto& other : evict) release(other);
+        for (const auto& other : evict)
+            release(other);
     }
     Seed& seed = seeds_[id];
     used_ = used_ - seed.bytes + bytes;

@@ -27,8 +27,8 @@ public:
     /// Admits `id` (or updates its size and pin if present) and returns the
     /// seeds to evict for it to fit, least recently used first; they are
     /// already released from the budget.
-    Result<std::vector<rollout::BundleId>> admit(const rollout::BundleId& id, std::uint64_t bytes,
-                                                 bool pinned, Clock::time_point now);
+    Result<std::vector<rollout::BundleId>> admit(const rollout::BundleId& id, std::uint64_t bytes, bool pinned,
+                                                 Clock::time_point now);
 
     /// Marks `id` used at `now` (a peer downloaded from it). Unknown ids are ignored.
     void touch(const rollout::BundleId& id, Clock::time_point now);

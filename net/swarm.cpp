@@ -43,10 +43,10 @@ std::uint64_t payload_bytes(const lt::file_storage& files) {
 
 // Flags we decide ourselves, whatever resume data or defaults carried: our
 // torrents are never queued (auto-managed ones can be paused by libtorrent).
-constexpr lt::torrent_flags_t managed_flags = lt::torrent_flags::auto_managed | lt::torrent_flags::paused |
-                                              lt::torrent_flags::seed_mode | lt::torrent_flags::upload_mode |
-                                              lt::torrent_flags::super_seeding | lt::torrent_flags::share_mode |
-                                              lt::torrent_flags::stop_when_ready;
+constexpr lt::torrent_flags_t managed_flags = lt::torrent_flags::auto_managed | lt::torrent_flags::paused
+                                              | lt::torrent_flags::seed_mode | lt::torrent_flags::upload_mode
+                                              | lt::torrent_flags::super_seeding | lt::torrent_flags::share_mode
+                                              | lt::torrent_flags::stop_when_ready;
 
 // Whether `inner` is `outer` or lies below it (both canonical).
 bool contains_path(const fs::path& outer, const fs::path& inner) {
@@ -66,9 +66,9 @@ Status check_files_present(const fs::path& root, const lt::torrent_info& info, c
         const auto expected = static_cast<std::uintmax_t>(files.file_size(index));
         if (ec || size != expected) {
             return fail(Errc::invalid_argument,
-                        root.string() + " does not hold bundle " + rollout::short_hex(id) + ": " + relative +
-                            (ec ? " is missing (" + ec.message() + ")"
-                                : " has " + std::to_string(size) + " bytes, not " + std::to_string(expected)));
+                        root.string() + " does not hold bundle " + rollout::short_hex(id) + ": " + relative
+                            + (ec ? " is missing (" + ec.message() + ")"
+                                  : " has " + std::to_string(size) + " bytes, not " + std::to_string(expected)));
         }
     }
     return {};
@@ -78,18 +78,24 @@ Status check_files_present(const fs::path& root, const lt::torrent_info& info, c
 
 std::string_view to_string(BundleRole role) {
     switch (role) {
-        case BundleRole::seed: return "seed";
-        case BundleRole::fetch: return "fetch";
+        case BundleRole::seed:
+            return "seed";
+        case BundleRole::fetch:
+            return "fetch";
     }
     return "unknown";
 }
 
 std::string_view to_string(BundlePhase phase) {
     switch (phase) {
-        case BundlePhase::metadata: return "metadata";
-        case BundlePhase::downloading: return "downloading";
-        case BundlePhase::verifying: return "verifying";
-        case BundlePhase::seeding: return "seeding";
+        case BundlePhase::metadata:
+            return "metadata";
+        case BundlePhase::downloading:
+            return "downloading";
+        case BundlePhase::verifying:
+            return "verifying";
+        case BundlePhase::seeding:
+            return "seeding";
     }
     return "unknown";
 }
@@ -126,7 +132,8 @@ Status Swarm::Impl::start_session() {
     std::optional<Error> failure;
     bool listening = false;
     while (!listening && !failure && std::chrono::steady_clock::now() < deadline) {
-        session_->wait_for_alert(std::chrono::duration_cast<lt::time_duration>(deadline - std::chrono::steady_clock::now()));
+        session_->wait_for_alert(
+            std::chrono::duration_cast<lt::time_duration>(deadline - std::chrono::steady_clock::now()));
         std::vector<lt::alert*> alerts;
         session_->pop_alerts(&alerts);
         for (const lt::alert* alert : alerts) {
@@ -142,7 +149,8 @@ Status Swarm::Impl::start_session() {
     }
     if (!listening) {
         session_.reset();
-        return fail(failure.value_or(Error(Errc::timeout, "the session did not start listening on " + where + " within 2 s")));
+        return fail(
+            failure.value_or(Error(Errc::timeout, "the session did not start listening on " + where + " within 2 s")));
     }
 
     // The notify callback runs on libtorrent's thread and must not block or
@@ -205,7 +213,8 @@ Status Swarm::Impl::add_bundle(SwarmBundle bundle, lt::add_torrent_params params
     params.flags |= lt::torrent_flags::duplicate_is_error;
     lt::torrent_handle handle = session_->add_torrent(std::move(params), ec);
     if (ec) {
-        return fail(Errc::io, "cannot add bundle " + rollout::short_hex(bundle.id) + " to the session: " + ec.message());
+        return fail(Errc::io,
+                    "cannot add bundle " + rollout::short_hex(bundle.id) + " to the session: " + ec.message());
     }
     bundle.handle = handle;
     bundle.generation = next_generation_++;
@@ -267,7 +276,8 @@ void Swarm::Impl::stop() {
         for (auto& [id, bundle] : bundles_) {
             if (bundle.role != BundleRole::fetch) continue;
             try {
-                bundle.handle.save_resume_data(lt::torrent_handle::save_info_dict | lt::torrent_handle::only_if_modified);
+                bundle.handle.save_resume_data(lt::torrent_handle::save_info_dict
+                                               | lt::torrent_handle::only_if_modified);
                 ++outstanding;
             } catch (const std::exception& e) {
                 spdlog::warn("bundle {}: cannot save resume data: {}", rollout::short_hex(id), e.what());
@@ -275,7 +285,8 @@ void Swarm::Impl::stop() {
         }
         const auto deadline = std::chrono::steady_clock::now() + 1200ms;
         while (outstanding > 0 && std::chrono::steady_clock::now() < deadline) {
-            session_->wait_for_alert(std::chrono::duration_cast<lt::time_duration>(deadline - std::chrono::steady_clock::now()));
+            session_->wait_for_alert(
+                std::chrono::duration_cast<lt::time_duration>(deadline - std::chrono::steady_clock::now()));
             std::vector<lt::alert*> alerts;
             session_->pop_alerts(&alerts);
             for (const lt::alert* alert : alerts) {
@@ -303,7 +314,9 @@ void Swarm::Impl::stop() {
 
 Swarm::Swarm(std::shared_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Swarm::~Swarm() { stop(); }
+Swarm::~Swarm() {
+    stop();
+}
 
 Result<std::unique_ptr<Swarm>> Swarm::start(boost::asio::any_io_executor executor, SwarmConfig config,
                                             SwarmEvents events) {
@@ -317,9 +330,13 @@ Result<std::unique_ptr<Swarm>> Swarm::start(boost::asio::any_io_executor executo
     }
 }
 
-Endpoint Swarm::endpoint() const { return impl_->endpoint_; }
+Endpoint Swarm::endpoint() const {
+    return impl_->endpoint_;
+}
 
-void Swarm::stop() { impl_->stop(); }
+void Swarm::stop() {
+    impl_->stop();
+}
 
 Result<rollout::BundleId> Swarm::seed(const fs::path& directory, SeedOptions options) {
     Impl& s = *impl_;
@@ -342,7 +359,8 @@ Result<rollout::BundleId> Swarm::seed(const fs::path& directory, SeedOptions opt
             if (s.budget_.contains(id)) (void)s.budget_.set_pinned(id, options.pinned);
             return id;
         }
-        return fail(Errc::already_exists, "bundle " + rollout::short_hex(id) + " is being fetched; it seeds once ready");
+        return fail(Errc::already_exists,
+                    "bundle " + rollout::short_hex(id) + " is being fetched; it seeds once ready");
     }
     auto evicted = s.budget_.admit(id, torrent->total_bytes, options.pinned, SeedBudget::Clock::now());
     if (!evicted) return fail(evicted.error().with_context("seeding " + root.string()));
@@ -363,7 +381,8 @@ Result<rollout::BundleId> Swarm::seed(const fs::path& directory, SeedOptions opt
     bundle.phase = BundlePhase::seeding;
     bundle.directory = root;
     bundle.total_bytes = torrent->total_bytes;
-    auto added = guarded("seeding " + root.string(), [&] { return s.add_bundle(std::move(bundle), std::move(params)); });
+    auto added =
+        guarded("seeding " + root.string(), [&] { return s.add_bundle(std::move(bundle), std::move(params)); });
     if (!added) {
         s.budget_.release(id);
         return fail(added.error());
@@ -386,7 +405,8 @@ Status Swarm::fetch(const rollout::BundleId& id, const fs::path& staging, FetchO
     if (!ec && (contains_path(root, state) || contains_path(state, root))) {
         // Resume data inside staging would fail the verification; staging
         // inside the state directory is a caller mistake of the same kind.
-        return fail(Errc::invalid_argument, "staging directory " + root.string() + " overlaps the swarm state directory");
+        return fail(Errc::invalid_argument,
+                    "staging directory " + root.string() + " overlaps the swarm state directory");
     }
 
     lt::add_torrent_params params;
@@ -409,7 +429,8 @@ Status Swarm::fetch(const rollout::BundleId& id, const fs::path& staging, FetchO
         auto torrent = parse_bundle_torrent(options.torrent);
         if (!torrent) return fail(torrent.error().with_context("fetching " + name));
         if (torrent->id != id) {
-            return fail(Errc::untrusted, "the torrent given for " + name + " is for bundle " + rollout::short_hex(torrent->id));
+            return fail(Errc::untrusted,
+                        "the torrent given for " + name + " is for bundle " + rollout::short_hex(torrent->id));
         }
         auto info = load_torrent_info(torrent->torrent);
         if (!info) return fail(info.error());
@@ -446,7 +467,8 @@ Status Swarm::add_peers(const rollout::BundleId& id, std::span<const Endpoint> p
     if (bundle == nullptr) return fail(Errc::not_found, "bundle " + rollout::short_hex(id) + " is not in the swarm");
     return guarded("adding peers", [&]() -> Status {
         // TCP only (no uTP flag), matching the session's transports.
-        for (const Endpoint& peer : peers) bundle->handle.connect_peer(peer, {}, {});
+        for (const Endpoint& peer : peers)
+            bundle->handle.connect_peer(peer, {}, {});
         return {};
     });
 }
@@ -454,7 +476,8 @@ Status Swarm::add_peers(const rollout::BundleId& id, std::span<const Endpoint> p
 Status Swarm::remove(const rollout::BundleId& id) {
     Impl& s = *impl_;
     if (auto running = s.check_running(); !running) return running;
-    if (s.find(id) == nullptr) return fail(Errc::not_found, "bundle " + rollout::short_hex(id) + " is not in the swarm");
+    if (s.find(id) == nullptr)
+        return fail(Errc::not_found, "bundle " + rollout::short_hex(id) + " is not in the swarm");
     s.drop_bundle(id);
     return s.resume_.remove(id);
 }
@@ -476,14 +499,14 @@ Result<BundleProgress> Swarm::progress(const rollout::BundleId& id) const {
     if (auto running = s.check_running(); !running) return fail(running.error());
     SwarmBundle* bundle = s.find(id);
     if (bundle == nullptr) return fail(Errc::not_found, "bundle " + rollout::short_hex(id) + " is not in the swarm");
-    return guarded("reading progress", [&]() -> Result<BundleProgress> {
-        return s.snapshot(*bundle, bundle->handle.status());
-    });
+    return guarded("reading progress",
+                   [&]() -> Result<BundleProgress> { return s.snapshot(*bundle, bundle->handle.status()); });
 }
 
 std::vector<rollout::BundleId> Swarm::bundles() const {
     std::vector<rollout::BundleId> ids;
-    for (const auto& [id, bundle] : impl_->bundles_) ids.push_back(id);
+    for (const auto& [id, bundle] : impl_->bundles_)
+        ids.push_back(id);
     return ids;
 }
 

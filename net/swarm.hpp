@@ -124,9 +124,8 @@ public:
     /// fails with Errc::state. Idempotent.
     void stop();
 
-    struct Impl;
-
 private:
+    struct Impl;
     explicit Swarm(std::shared_ptr<Impl> impl);
     std::shared_ptr<Impl> impl_;
 };

@@ -2,8 +2,8 @@
 // handle_alert that alert_casts, drained on the caller's executor.
 #include <algorithm>
 #include <exception>
-#include <functional>
 #include <fstream>
+#include <functional>
 
 #include <boost/asio/post.hpp>
 #include <libtorrent/alert_types.hpp>
@@ -22,7 +22,9 @@ namespace lt = libtorrent;
 
 namespace {
 
-std::string name_of(const rollout::BundleId& id) { return "bundle " + rollout::short_hex(id); }
+std::string name_of(const rollout::BundleId& id) {
+    return "bundle " + rollout::short_hex(id);
+}
 
 // Zero-length files have no pieces; libtorrent 2.0.8 creates them itself when
 // the torrent completes, but verification needs them, so make sure rather
@@ -97,10 +99,11 @@ void Swarm::Impl::handle_alert(const lt::alert* alert) {
         if (SwarmBundle* bundle = bundle_for(metadata->handle)) on_metadata(*bundle);
     } else if (const auto* not_renamed = lt::alert_cast<lt::file_rename_failed_alert>(alert)) {
         if (SwarmBundle* bundle = bundle_for(not_renamed->handle)) {
-            fail_bundle(bundle->id,
-                        Error(Errc::io, "cannot place file " + std::to_string(static_cast<int>(not_renamed->index)) +
-                                            " in " + bundle->directory.string() + ": " + not_renamed->error.message()),
-                        false);
+            fail_bundle(
+                bundle->id,
+                Error(Errc::io, "cannot place file " + std::to_string(static_cast<int>(not_renamed->index)) + " in "
+                                    + bundle->directory.string() + ": " + not_renamed->error.message()),
+                false);
         }
     } else if (const auto* finished = lt::alert_cast<lt::torrent_finished_alert>(alert)) {
         if (SwarmBundle* bundle = bundle_for(finished->handle)) on_finished(*bundle);
@@ -112,32 +115,34 @@ void Swarm::Impl::handle_alert(const lt::alert* alert) {
         // A seed-mode seed hashes each piece the first time a peer asks for
         // it; a failure makes libtorrent recheck everything and end up short.
         SwarmBundle* bundle = bundle_for(state->handle);
-        if (bundle != nullptr && bundle->role == BundleRole::seed &&
-            state->state == lt::torrent_status::downloading) {
+        if (bundle != nullptr && bundle->role == BundleRole::seed && state->state == lt::torrent_status::downloading) {
             fail_bundle(bundle->id,
-                        Error(Errc::untrusted, bundle->directory.string() + " no longer matches " + name_of(bundle->id) +
-                                                   ": a piece failed its hash check when a peer asked for it; "
-                                                   "stopped seeding it (nothing corrupt was sent)"),
+                        Error(Errc::untrusted, bundle->directory.string() + " no longer matches " + name_of(bundle->id)
+                                                   + ": a piece failed its hash check when a peer asked for it; "
+                                                     "stopped seeding it (nothing corrupt was sent)"),
                         false);
         }
     } else if (const auto* hash_failed = lt::alert_cast<lt::hash_failed_alert>(alert)) {
         if (SwarmBundle* bundle = bundle_for(hash_failed->handle)) {
             ++bundle->hash_failures;
-            spdlog::warn("{}: piece {} failed its hash check; its data is discarded and the sender loses trust",
-                         name_of(bundle->id), static_cast<int>(hash_failed->piece_index));
+            spdlog::warn(
+                "{}: piece {} failed its hash check; its data is discarded and the sender loses "
+                "trust",
+                name_of(bundle->id), static_cast<int>(hash_failed->piece_index));
         }
     } else if (const auto* ban = lt::alert_cast<lt::peer_ban_alert>(alert)) {
         block_address(ban->endpoint.address());
     } else if (const auto* error = lt::alert_cast<lt::torrent_error_alert>(alert)) {
         if (SwarmBundle* bundle = bundle_for(error->handle)) {
             const std::string file = error->filename();
-            fail_bundle(bundle->id, Error(Errc::io, error->error.message() + (file.empty() ? "" : " (" + file + ")")), false);
+            fail_bundle(bundle->id, Error(Errc::io, error->error.message() + (file.empty() ? "" : " (" + file + ")")),
+                        false);
         }
     } else if (const auto* file_error = lt::alert_cast<lt::file_error_alert>(alert)) {
         if (SwarmBundle* bundle = bundle_for(file_error->handle)) {
             fail_bundle(bundle->id,
-                        Error(Errc::io, std::string(lt::operation_name(file_error->op)) + " " + file_error->filename() + ": " +
-                                            file_error->error.message()),
+                        Error(Errc::io, std::string(lt::operation_name(file_error->op)) + " " + file_error->filename()
+                                            + ": " + file_error->error.message()),
                         false);
         }
     } else if (const auto* listen = lt::alert_cast<lt::listen_failed_alert>(alert)) {
@@ -166,14 +171,16 @@ void Swarm::Impl::on_metadata(SwarmBundle& bundle) {
     if (!info) return;
     bundle.total_bytes = 0;
     for (const lt::file_index_t index : info->files().file_range()) {
-        if (!info->files().pad_file_at(index)) bundle.total_bytes += static_cast<std::uint64_t>(info->files().file_size(index));
+        if (!info->files().pad_file_at(index))
+            bundle.total_bytes += static_cast<std::uint64_t>(info->files().file_size(index));
     }
     // Place every file directly in the staging directory. libtorrent may have
     // written a first piece under "<root name>/" already; its disk back-end
     // orders the rename after that write and moves the file. (Holding pieces
     // back with upload mode instead makes the seed drop us as a redundant
     // upload-only peer, costing a reconnect.)
-    for (const auto& [index, path] : bundle_renames(info->files())) bundle.handle.rename_file(index, path);
+    for (const auto& [index, path] : bundle_renames(info->files()))
+        bundle.handle.rename_file(index, path);
     bundle.phase = BundlePhase::downloading;
     // Keep the metadata: a restart then needs no peer to learn it again.
     request_resume_save(bundle);
@@ -193,14 +200,14 @@ void Swarm::Impl::on_finished(SwarmBundle& bundle) {
     }
     // Re-hash the staging directory from scratch, independent of what
     // libtorrent believes, off the event loop; the result comes back here.
-    boost::asio::post(verify_pool_, [weak = weak_from_this(), executor = executor_, id = bundle.id,
-                                     generation = bundle.generation, directory = bundle.directory,
-                                     cancel = cancel_verification_] {
-        Status result = verify_bundle_directory(directory, id, cancel.get());
-        boost::asio::post(executor, [weak, id, generation, result = std::move(result)] {
-            if (auto self = weak.lock()) self->on_verified(id, generation, result);
-        });
-    });
+    boost::asio::post(verify_pool_,
+                      [weak = weak_from_this(), executor = executor_, id = bundle.id, generation = bundle.generation,
+                       directory = bundle.directory, cancel = cancel_verification_] {
+                          Status result = verify_bundle_directory(directory, id, cancel.get());
+                          boost::asio::post(executor, [weak, id, generation, result = std::move(result)] {
+                              if (auto self = weak.lock()) self->on_verified(id, generation, result);
+                          });
+                      });
 }
 
 void Swarm::Impl::on_verified(rollout::BundleId id, std::uint64_t generation, const Status& result) {

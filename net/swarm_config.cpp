@@ -12,14 +12,16 @@ namespace asio = boost::asio;
 Status validate(const SwarmConfig& config) {
     boost::system::error_code ec;
     asio::ip::make_address(config.listen_address, ec);
-    if (ec) return fail(Errc::invalid_argument, "listen address \"" + config.listen_address + "\" is not an IP address");
+    if (ec)
+        return fail(Errc::invalid_argument, "listen address \"" + config.listen_address + "\" is not an IP address");
     // libtorrent keeps rates in an int.
     if (config.upload_limit > INT_MAX || config.download_limit > INT_MAX) {
-        return fail(Errc::invalid_argument, "rate limits above " + std::to_string(INT_MAX) + " bytes/s are not supported");
+        return fail(Errc::invalid_argument,
+                    "rate limits above " + std::to_string(INT_MAX) + " bytes/s are not supported");
     }
     if (config.connection_budget < 2 || config.connection_budget > 65535) {
-        return fail(Errc::invalid_argument, "connection budget " + std::to_string(config.connection_budget) +
-                                                " is outside 2..65535");
+        return fail(Errc::invalid_argument,
+                    "connection budget " + std::to_string(config.connection_budget) + " is outside 2..65535");
     }
     if (config.unchoke_slots < -1 || config.unchoke_slots == 0) {
         return fail(Errc::invalid_argument, "unchoke slots must be -1 (all peers) or positive");
@@ -33,7 +35,8 @@ Status validate(const SwarmConfig& config) {
 
 Result<Endpoint> parse_endpoint(std::string_view text) {
     const auto bad = [&](std::string_view why) {
-        return fail(Errc::invalid_argument, "\"" + std::string(text) + "\" is not a peer endpoint: " + std::string(why));
+        return fail(Errc::invalid_argument,
+                    "\"" + std::string(text) + "\" is not a peer endpoint: " + std::string(why));
     };
     const std::size_t colon = text.rfind(':');
     if (colon == std::string_view::npos) return bad("expected address:port");

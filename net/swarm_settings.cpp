@@ -27,9 +27,9 @@ lt::settings_pack make_settings_pack(const SwarmConfig& config) {
     using sp = lt::settings_pack;
     sp pack;
     // peer: for peer_ban_alert (a peer that sent data failing its hash check).
-    const lt::alert_category_t alerts = lt::alert_category::error | lt::alert_category::status |
-                                        lt::alert_category::storage | lt::alert_category::peer |
-                                        lt::alert_category::performance_warning;
+    const lt::alert_category_t alerts = lt::alert_category::error | lt::alert_category::status
+                                        | lt::alert_category::storage | lt::alert_category::peer
+                                        | lt::alert_category::performance_warning;
     pack.set_int(sp::alert_mask, static_cast<int>(static_cast<std::uint32_t>(alerts)));
     // Resume-data and state alerts must never be dropped for a busy loop.
     pack.set_int(sp::alert_queue_size, 10000);
@@ -72,12 +72,13 @@ lt::settings_pack make_settings_pack(const SwarmConfig& config) {
     pack.set_int(sp::active_checking, 4);
 
     // Limits are token buckets of the global class, refilled every tick and
-    // holding up to 3 s of quota: a burst at the start, the cap on average.
-    // The default 500 ms tick is kept: measured on loopback, payload ran at
-    // 91% of an upload cap and 101% of a download cap, while a 100 ms tick
-    // overshot the upload cap by 9%. Its cost: under a cap each protocol
-    // round-trip of a new connection may wait for a tick (first bytes after
-    // ~2 s instead of ~0.5 s).
+    // holding up to 3 s of quota. The default 500 ms tick is kept: measured on
+    // loopback, payload ran at 91-93% of an upload cap (the cap counts TCP/IP
+    // overhead), while a 100 ms tick overshot it by 9%. Its cost: under a cap
+    // each protocol round-trip of a new connection may wait for a tick (first
+    // bytes after ~2 s instead of ~0.5 s). A download cap holds as an upper
+    // bound but is lumpy: a peer's quota grant must cover all it has
+    // requested, so it waits for a large grant, then reads in one gulp.
     pack.set_int(sp::upload_rate_limit, static_cast<int>(config.upload_limit));
     pack.set_int(sp::download_rate_limit, static_cast<int>(config.download_limit));
 
