@@ -9,6 +9,7 @@
 
 #include "common/file_io.hpp"
 #include "common/hex.hpp"
+#include "common/logging.hpp"
 #include "net/swarm.hpp"
 
 namespace pw = patchwave;
@@ -132,5 +133,7 @@ int main(int argc, char** argv) {
     fetch->add_option("--ready-file", options.ready_file, "written when the bundle is ready");
     CLI11_PARSE(app, argc, argv);
     options.mode = seed->parsed() ? "seed" : "fetch";
+    // stdout carries the bundle id; logs go to stderr.
+    if (auto ok = pw::setup_logging("swarm_node", "warn"); !ok) return 1;
     return run(options);
 }
