@@ -5,7 +5,10 @@
 #
 #   netns_create PREFIX N RATE   hosts PREFIX-h1..hN at 198.18.0.1..N, every
 #                                uplink and downlink shaped to RATE (tc syntax, e.g. 20mbit)
-#   netns_exec PREFIX I CMD...   run CMD inside host I
+#   netns_exec PREFIX I CMD...   run CMD inside host I (a function: for a
+#                                background job whose pid you need, call
+#                                `ip netns exec PREFIX-hI CMD &` directly)
+#   netns_kill_all PREFIX        kill every process inside the host namespaces
 #   netns_addr I                 the address of host I
 #   netns_tx_bytes PREFIX I      bytes host I has sent on its link
 #   netns_cleanup PREFIX         delete every namespace named PREFIX-*
@@ -56,6 +59,13 @@ netns_exec() {
 
 netns_tx_bytes() {
   netns_exec "$1" "$2" cat /sys/class/net/eth0/statistics/tx_bytes
+}
+
+netns_kill_all() {
+  local prefix=$1 ns
+  for ns in $(ip netns list | awk '{print $1}' | grep "^$prefix-" || true); do
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  done
 }
 
 netns_cleanup() {
