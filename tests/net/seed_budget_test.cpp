@@ -53,7 +53,7 @@ TEST_CASE("pinned seeds are never evicted and a seed that cannot fit is refused"
     CHECK(budget.set_pinned(id_of(9), true).error().is(Errc::not_found));
 }
 
-TEST_CASE("re-admitting a seed updates it; zero capacity is unlimited", "[net]") {
+TEST_CASE("re-admitting a seed updates it, and zero capacity is unlimited", "[net]") {
     // The same id is counted once; capacity 0 never evicts.
     SeedBudget budget(100);
     REQUIRE(budget.admit(id_of(1), 60, false, at(1)));
