@@ -16,7 +16,7 @@
 
 namespace patchwave::net::gossip {
 
-/// One member as this node sees it. Kept to 60 bytes: a simulated fleet holds
+/// One member as this node sees it. Kept to 64 bytes: a simulated fleet holds
 /// n of these per node, so n^2 in one process.
 struct Member {
     MemberId id{};
@@ -31,6 +31,7 @@ struct Member {
     /// Alive or suspect: probed, gossiped to, counted in n.
     bool live() const { return state == MemberState::alive || state == MemberState::suspect; }
 };
+static_assert(sizeof(Member) <= 64, "a member entry is held n^2 times in a simulated fleet");
 
 struct MemberIdHash {
     std::size_t operator()(const MemberId& id) const noexcept;

@@ -86,13 +86,28 @@ TimerId Network::schedule(Micros delay, std::function<void()> action) {
     return id;
 }
 
+void Network::cancel(TimerId id) {
+    if (live_timers_.erase(id) == 0) return;
+    // A cancelled timer stays in the heap until it is due. Suspicion timers
+    // last a minute and are mostly cancelled (refuted), so under churn dead
+    // entries would outnumber live ones many times over: drop them in one
+    // pass whenever they make up half the heap (amortized O(1) per cancel).
+    if (++cancelled_in_queue_ < 1024 || 2 * cancelled_in_queue_ < queue_.size()) return;
+    std::erase_if(queue_, [this](const Event& event) { return event.timer != 0 && !live_timers_.contains(event.timer); });
+    std::make_heap(queue_.begin(), queue_.end(), [](const Event& a, const Event& b) { return later(a, b); });
+    cancelled_in_queue_ = 0;
+}
+
 void Network::run_until(Instant deadline) {
     while (!queue_.empty() && queue_.front().at <= deadline) {
         std::pop_heap(queue_.begin(), queue_.end(), [](const Event& a, const Event& b) { return later(a, b); });
         Event event = std::move(queue_.back());
         queue_.pop_back();
         now_ = event.at;
-        if (event.timer != 0 && live_timers_.erase(event.timer) == 0) continue;  // cancelled
+        if (event.timer != 0 && live_timers_.erase(event.timer) == 0) {
+            if (cancelled_in_queue_ > 0) --cancelled_in_queue_;
+            continue;  // cancelled
+        }
         event.action();
     }
     now_ = std::max(now_, deadline);

@@ -110,7 +110,7 @@ public:
 
     // Used by SimClock and SimTransport.
     TimerId schedule(Micros delay, std::function<void()> action);
-    void cancel(TimerId id) { live_timers_.erase(id); }
+    void cancel(TimerId id);
     void send_datagram(std::uint32_t from, const Address& to, Bytes payload);
     void exchange(std::uint32_t from, const Address& to, Bytes request, Micros timeout,
                   Transport::ReplyHandler on_reply);
@@ -149,6 +149,7 @@ private:
     TimerId next_timer_ = 1;
     std::vector<Event> queue_;  // a binary min-heap on (at, seq)
     std::unordered_set<TimerId> live_timers_;
+    std::size_t cancelled_in_queue_ = 0;  // cancelled timers still in the heap
     std::vector<Endpoint> endpoints_;
     std::vector<std::unique_ptr<SimTransport>> transports_;
 };
