@@ -83,7 +83,7 @@ public:
     /// Errc::invalid_argument for a bad address or config, the verifier's
     /// error when the certificate is refused.
     static Result<std::unique_ptr<FleetMember>> start(boost::asio::io_context& io, FleetMemberConfig config,
-                                                      crypto::TrustRoot root, Bytes certificate,
+                                                      crypto::TrustRoot root, gossip::Bytes certificate,
                                                       std::function<Timestamp()> now);
     ~FleetMember();
     FleetMember(const FleetMember&) = delete;
@@ -93,8 +93,8 @@ public:
     /// for those that still verify; expired, superseded or broken files are
     /// deleted), starts gossip, then asks the seeds to admit this member,
     /// retrying with backoff until one answers. `done` runs once, from the
-    /// io_context, never inline: ok when a seed answered (at once when there
-    /// are no seeds); an error only when stop() ends the retries first.
+    /// io_context, never inline, with ok: when a seed answered (at once when
+    /// there are no seeds). It never runs when stop() ends the retries first.
     /// Failures are logged at the first attempt and then only every tenth.
     /// Call once, after setting the callbacks below.
     void join(std::function<void(Status)> done);
@@ -107,7 +107,7 @@ public:
     /// roots. It must verify like any received record. Errc::parse for an
     /// envelope that does not decode or an unknown type, Errc::state when
     /// that version or a newer one is already held, the verifier's error otherwise.
-    Status publish(ByteView envelope);
+    Status publish(gossip::ByteView envelope);
 
     /// Every record stored, received or published (after it was saved to
     /// records_dir and, for a root, adopted).
@@ -115,7 +115,7 @@ public:
     /// A newer trust root verified and was adopted (the verifier now checks
     /// against it). The caller should save it as its pinned root; the
     /// envelope is the exact signed bytes.
-    std::function<void(const crypto::TrustRoot&, ByteView envelope)> on_root;
+    std::function<void(const crypto::TrustRoot&, gossip::ByteView envelope)> on_root;
     /// Another member's state changed (alive, suspect, dead, left).
     std::function<void(const gossip::MemberEvent&)> on_member;
 
@@ -164,6 +164,7 @@ private:
     // fleet_records.cpp
     void restore_records();
     void save_record(const gossip::Record& record);
+    void drop_superseded_roots(std::uint64_t adopted_version);
 
     boost::asio::io_context& io_;
     FleetMemberConfig config_;
@@ -178,6 +179,9 @@ private:
     std::map<rollout::BundleId, std::set<Endpoint>> fetching_;  // peers already handed to the swarm
     boost::asio::steady_timer refresh_timer_;
     boost::asio::steady_timer join_timer_;
+    std::uint32_t refreshes_ = 0;
+    bool refresh_scheduled_ = false;
+    bool restoring_ = false;  // re-offering saved records: they are on disk already
     bool stopped_ = false;
     // Handlers that outlive this object (posted, timers) check it first.
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
@@ -185,7 +189,7 @@ private:
 
 /// The gossip header a signed record travels under, from its envelope type and
 /// (unverified) body: what publish() uses. Errc::parse naming the field.
-Result<gossip::RecordHeader> record_header_of(ByteView envelope);
+Result<gossip::RecordHeader> record_header_of(gossip::ByteView envelope);
 
 /// An IP address endpoint (no host name) as the swarm/asio endpoint type.
 /// Errc::invalid_argument naming the text for a host name.
