@@ -54,6 +54,16 @@ Result<std::string> command(std::string_view text) {
     return std::string(text);
 }
 
+// A duration that must be above zero (a zero period would spin).
+Result<std::optional<Duration>> positive_duration(TomlFields& table, std::string_view key) {
+    auto value = table.optional_duration(key);
+    if (!value)
+        return std::unexpected(std::move(value.error()));
+    if (*value && **value <= Duration::zero())
+        return fail(table.error_at(key, std::string(key) + " must be above zero"));
+    return value;
+}
+
 // A list of strings each converted by `parse`; an element's error names
 // `KEY[i]` and the element's own line.
 template <class T, class Parse>
@@ -91,7 +101,7 @@ Status read_agent(TomlFields& top, AgentConfig& config) {
         return std::unexpected(std::move(table.error()));
     TomlFields& agent = *table;
     if (auto s = only_known_keys(agent,
-                                 {"state_dir", "root", "certificate", "system_root", "log_level"});
+                                 {"state_dir", "root", "certificate", "system_root", "log_level", "status_interval"});
         !s) {
         return s;
     }
@@ -107,6 +117,8 @@ Status read_agent(TomlFields& top, AgentConfig& config) {
         return s;
     if (auto s = take_optional(agent.optional_parsed("log_level", log_level), config.log_level); !s)
         return s;
+    if (auto s = take_optional(positive_duration(agent, "status_interval"), config.status_interval); !s)
+        return s;
     return agent.finish();
 }
 
@@ -115,7 +127,13 @@ Status read_gossip(TomlFields& top, AgentConfig& config) {
     if (!table)
         return std::unexpected(std::move(table.error()));
     TomlFields& gossip = *table;
-    if (auto s = only_known_keys(gossip, {"listen", "seeds"}); !s)
+    if (auto s = only_known_keys(gossip, {"listen", "seeds", "advertise", "fleet_key", "probe_interval"}); !s)
+        return s;
+    if (auto s = take_optional(gossip.optional_parsed("advertise", parse_endpoint), config.advertise); !s)
+        return s;
+    if (auto s = take_optional(gossip.optional_parsed("fleet_key", absolute_path), config.fleet_key); !s)
+        return s;
+    if (auto s = take_optional(positive_duration(gossip, "probe_interval"), config.probe_interval); !s)
         return s;
     if (auto s =
             take_optional(gossip.optional_parsed("listen", parse_endpoint), config.gossip_listen);
@@ -198,7 +216,9 @@ Status read_reboot(TomlFields& top, AgentConfig& config) {
     if (!*table)
         return {};
     TomlFields& reboot = **table;
-    if (auto s = only_known_keys(reboot, {"command", "boot_id_file"}); !s)
+    if (auto s = only_known_keys(reboot, {"command", "boot_id_file", "notice"}); !s)
+        return s;
+    if (auto s = take_optional(reboot.optional_duration("notice"), config.reboot_notice); !s)
         return s;
     if (auto s = take_optional(reboot.optional_parsed("command", command), config.reboot_command);
         !s)
@@ -211,20 +231,36 @@ Status read_reboot(TomlFields& top, AgentConfig& config) {
     return reboot.finish();
 }
 
+Status read_drift(TomlFields& top, AgentConfig& config) {
+    auto table = top.optional_table("drift");
+    if (!table)
+        return std::unexpected(std::move(table.error()));
+    if (!*table)
+        return {};
+    TomlFields& drift = **table;
+    if (auto s = only_known_keys(drift, {"watch", "interval"}); !s)
+        return s;
+    if (auto s = take_optional(parsed_list<std::string>(drift, "watch", absolute_path), config.watch); !s)
+        return s;
+    if (auto s = take_optional(positive_duration(drift, "interval"), config.drift_interval); !s)
+        return s;
+    return drift.finish();
+}
+
 }  // namespace
 
 Result<AgentConfig> AgentConfig::parse_toml(std::string_view text, std::string_view file_name) {
     auto top = TomlFields::parse(text, file_name);
     if (!top)
         return std::unexpected(std::move(top.error()));
-    if (auto status = only_known_keys(*top, {"agent", "gossip", "swarm", "windows", "reboot"});
+    if (auto status = only_known_keys(*top, {"agent", "gossip", "swarm", "windows", "reboot", "drift"});
         !status) {
         return std::unexpected(std::move(status.error()));
     }
     AgentConfig config;
     // Sections in the documented order, so the first error an operator sees
     // is the first one in a conventionally ordered file.
-    for (auto* read : {read_agent, read_gossip, read_swarm, read_windows, read_reboot}) {
+    for (auto* read : {read_agent, read_gossip, read_swarm, read_windows, read_reboot, read_drift}) {
         if (auto status = read(*top, config); !status)
             return std::unexpected(std::move(status.error()));
     }

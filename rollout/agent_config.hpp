@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/duration.hpp"
 #include "common/error.hpp"
 #include "rollout/endpoint.hpp"
 #include "rollout/windows.hpp"
@@ -16,8 +17,8 @@ namespace patchwave::rollout {
 
 /// The agent's configuration (schema and defaults in docs/formats.md).
 /// Required: [agent] state_dir, root, certificate; [gossip] seeds (at least
-/// one). Everything else has a default; [swarm], [windows] and [reboot] may
-/// be left out entirely.
+/// one). Everything else has a default; [swarm], [windows], [reboot] and
+/// [drift] may be left out entirely.
 struct AgentConfig {
     // [agent]
     std::string state_dir;           ///< absolute; identity key, journal, downloads
@@ -25,10 +26,14 @@ struct AgentConfig {
     std::string certificate;         ///< absolute path of this agent's certificate
     std::string system_root = "/";   ///< PATCHWAVE_ROOT for bundle commands
     std::string log_level = "info";  ///< trace, debug, info, warn, error, critical, off
+    Duration status_interval = std::chrono::minutes(5);  ///< status re-published even when nothing changed
 
     // [gossip]
     Endpoint gossip_listen{"0.0.0.0", 7946, Endpoint::Kind::ipv4};
     std::vector<Endpoint> seeds;
+    std::optional<Endpoint> advertise;  ///< the address others reach this agent at (needed for a wildcard listen)
+    std::string fleet_key;              ///< absolute path of the fleet key file; empty = no channel encryption
+    Duration probe_interval = std::chrono::seconds(1);  ///< SWIM probe period; the other timings scale with it
 
     // [swarm]
     Endpoint swarm_listen{"0.0.0.0", 6881, Endpoint::Kind::ipv4};
@@ -45,6 +50,13 @@ struct AgentConfig {
     // [reboot]
     std::string reboot_command = "systemctl reboot";
     std::string boot_id_file = "/proc/sys/kernel/random/boot_id";
+    /// Once a reboot is due, how long the local user has to defer it
+    /// (`defer-reboot`) before the agent reboots; 0 reboots at once.
+    Duration reboot_notice = std::chrono::minutes(5);
+
+    // [drift]
+    std::vector<std::string> watch;                 ///< absolute paths hashed besides bundles' declared paths
+    Duration drift_interval = std::chrono::hours(1);  ///< how often tracked paths are re-checked
 
     /// Parses agent.toml. Every error is Errc::parse and names the file, the
     /// line and the field: `agent.toml:12: windows: maintenance[0] "Sat
