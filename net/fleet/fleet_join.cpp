@@ -1,6 +1,7 @@
 // FleetMember::join: re-offer saved records, start gossip, and keep asking the
 // seeds (resolved afresh each round) until one admits this member.
 #include <algorithm>
+
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
@@ -24,8 +25,8 @@ std::vector<gossip::Address> resolve_seeds(boost::asio::io_context& io, const st
     boost::asio::ip::udp::resolver resolver(io);
     for (const auto& seed : seeds) {
         boost::system::error_code ec;
-        auto results = resolver.resolve(seed.host, std::to_string(seed.port),
-                                        boost::asio::ip::resolver_base::numeric_service, ec);
+        auto results =
+            resolver.resolve(seed.host, std::to_string(seed.port), boost::asio::ip::resolver_base::numeric_service, ec);
         if (ec) {
             problems.push_back(rollout::format_endpoint(seed) + ": " + ec.message());
             continue;
@@ -69,18 +70,19 @@ void FleetMember::join_attempt(std::shared_ptr<std::function<void(Status)>> done
                          config_.join_retry_max.count());
         }
         join_timer_.expires_after(wait);
-        join_timer_.async_wait([this, done, wait, attempt, alive = std::weak_ptr<bool>(alive_)](
-                                   const boost::system::error_code& ec) {
-            auto still = alive.lock();
-            if (ec || !still || !*still || stopped_) return;
-            join_attempt(done, std::min(wait * 2, config_.join_retry_max), attempt + 1);
-        });
+        join_timer_.async_wait(
+            [this, done, wait, attempt, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+                auto still = alive.lock();
+                if (ec || !still || !*still || stopped_) return;
+                join_attempt(done, std::min(wait * 2, config_.join_retry_max), attempt + 1);
+            });
     };
     std::vector<std::string> problems;
     auto seeds = resolve_seeds(io_, config_.seeds, transport_->local_address(), problems);
     if (seeds.empty()) {
         std::string why = "no seed address";
-        for (const auto& problem : problems) why += "; " + problem;
+        for (const auto& problem : problems)
+            why += "; " + problem;
         retry(why);
         return;
     }

@@ -1,8 +1,9 @@
 #include "net/fleet/fleet_member.hpp"
 
 #include <algorithm>
-#include <boost/asio/post.hpp>
 #include <cstring>
+
+#include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>
 
 #include "net/gossip/asio/asio_address.hpp"
@@ -77,8 +78,8 @@ Result<std::unique_ptr<FleetMember>> FleetMember::start(boost::asio::io_context&
         }
         transport_config.advertise = address_of(advertise->address(), advertise->port());
     } else if (listen->address().is_unspecified()) {
-        return fail(Errc::invalid_argument, "gossip listen \"" + listen_text
-                                                + "\" is a wildcard address: set the address to advertise");
+        return fail(Errc::invalid_argument,
+                    "gossip listen \"" + listen_text + "\" is a wildcard address: set the address to advertise");
     }
     if (!config.fleet_key_file.empty()) {
         auto key = gossip::asio_impl::load_fleet_key(config.fleet_key_file);
@@ -235,7 +236,8 @@ void FleetMember::advertise(const rollout::BundleId& id) {
     auto it = std::find(advertised_.begin(), advertised_.end(), id);
     if (it != advertised_.end()) advertised_.erase(it);
     advertised_.push_back(id);
-    while (advertised_.size() > gossip::PeerHint::kMaxSeeding) advertised_.pop_front();
+    while (advertised_.size() > gossip::PeerHint::kMaxSeeding)
+        advertised_.pop_front();
     if (auto status = publish_hint(); !status) spdlog::warn("peer hint: {}", status.error().message());
 }
 

@@ -2,8 +2,6 @@
 // RolloutVerifier, and a Swarm whose bundles are advertised in the node's peer hint.
 #pragma once
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -14,6 +12,9 @@
 #include <optional>
 #include <set>
 #include <vector>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "common/error.hpp"
 #include "common/timestamp.hpp"
@@ -175,7 +176,7 @@ private:
     std::unique_ptr<gossip::Node> node_;
     std::unique_ptr<Swarm> swarm_;
     Endpoint hint_endpoint_;
-    std::deque<rollout::BundleId> advertised_;  // oldest first; at most PeerHint::kMaxSeeding
+    std::deque<rollout::BundleId> advertised_;                  // oldest first; at most PeerHint::kMaxSeeding
     std::map<rollout::BundleId, std::set<Endpoint>> fetching_;  // peers already handed to the swarm
     boost::asio::steady_timer refresh_timer_;
     boost::asio::steady_timer join_timer_;

@@ -2,6 +2,7 @@
 // record key so a restarted member acts on them at once, and the header a
 // signed document travels under.
 #include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "common/file_io.hpp"
@@ -43,11 +44,16 @@ std::string file_name_for(const gossip::RecordHeader& header) {
 // everything else is checked against the newest), then the rest.
 int restore_rank(RecordType type) {
     switch (type) {
-        case RecordType::root: return 0;
-        case RecordType::certificate: return 1;
-        case RecordType::manifest: return 2;
-        case RecordType::control: return 3;
-        case RecordType::status: return 4;
+        case RecordType::root:
+            return 0;
+        case RecordType::certificate:
+            return 1;
+        case RecordType::manifest:
+            return 2;
+        case RecordType::control:
+            return 3;
+        case RecordType::status:
+            return 4;
     }
     return 5;
 }
@@ -184,8 +190,7 @@ void FleetMember::restore_records() {
     }
     restoring_ = false;
     if (!saved.empty()) {
-        spdlog::info("restored {} of {} saved record(s) from {}", restored, saved.size(),
-                     config_.records_dir.string());
+        spdlog::info("restored {} of {} saved record(s) from {}", restored, saved.size(), config_.records_dir.string());
     }
 }
 
