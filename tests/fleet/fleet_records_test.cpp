@@ -131,9 +131,7 @@ TEST_CASE("saved records that no longer verify are dropped at restart", "[fleet]
     REQUIRE(write_file_atomic(fleet.records_dir(0) / "README", "kept: not a record file", 0644));
     fleet.remove(0);
 
-    fleet.now = rollout::testing::at("2027-01-01T00:00:00Z");  // past the manifest's expiry (certificates too)
-    // The member's own certificate would be expired as well: judge it at a
-    // time it is valid but the manifest (expires 2026-12-24) is not.
+    // Past the manifest's expiry (2026-12-24), before the member certificates' (2027-01-01).
     fleet.now = rollout::testing::at("2026-12-25T00:00:00Z");
     REQUIRE(fleet.start(0, MemberOptions{}.collector().persist()));
     REQUIRE(fleet.join(0));
