@@ -40,10 +40,10 @@ struct CommandRequest {
 };
 
 struct CommandOutcome {
-    int exit_code = -1;      ///< when the command exited by itself
-    int signal = 0;          ///< when killed by a signal (not by our timeout), or SIGKILL when cancelled
-    bool timed_out = false;  ///< killed by us at the timeout (exit_code -1, signal 0)
-    bool cancelled = false;  ///< killed by us because `cancel` became true (signal SIGKILL)
+    int exit_code = -1;                   ///< when the command exited by itself
+    int signal = 0;                       ///< when killed by a signal (not by our timeout), or SIGKILL when cancelled
+    bool timed_out = false;               ///< killed by us at the timeout (exit_code -1, signal 0)
+    bool cancelled = false;               ///< killed by us because `cancel` became true (signal SIGKILL)
     std::chrono::milliseconds timeout{};  ///< the timeout that applied (zero: none)
     std::chrono::milliseconds duration{};
     /// The last kTailMaxLines lines and at most kTailMaxBytes of the output, for the status
@@ -64,7 +64,8 @@ struct CommandOutcome {
 /// The command runs as `/bin/sh -c <command>` in a new process group, stdin /dev/null, no inherited
 /// descriptors other than 0-2, default signal dispositions and an empty signal mask.
 /// `cancel` (may be null) is checked while waiting (at least every 100 ms): when it becomes true the
-/// process group is killed with SIGKILL and the outcome has cancelled=true, signal=SIGKILL (agent shutdown).
+/// process group is killed with SIGKILL and the outcome has cancelled=true, signal=SIGKILL (agent shutdown);
+/// when it is already true nothing is started and the outcome is the same.
 /// The leader is always reaped. Processes the command left running in its group after it exited on its own
 /// are not killed (they may be intended, e.g. a restarted service); output is read until EOF or for
 /// kDrainWindow after the leader exited, whichever comes first. After a timeout or cancel the whole group

@@ -25,8 +25,10 @@ namespace patchwave::agent {
 ///   More than 40 links on the way is Errc::io (a loop).
 /// - What it finally names: a regular file is hashed by content only (crypto::hash_file, the SHA-256
 ///   of the bytes, so a chmod is not drift); a directory by crypto::hash_path (entries, kinds,
-///   permission bits, content; links inside it by their target text, not followed); nothing there
-///   (or a dangling link) is "absent" (nullopt); anything else (fifo, socket, device) is Errc::io.
+///   permission bits, content; links inside it by their target text, not followed); anything else
+///   (fifo, socket, device) by crypto::hash_path too (its kind and mode, never opened); nothing there,
+///   a dangling link or a lookup through a non-directory is "absent" (nullopt). "/" itself is refused
+///   (Errc::invalid_argument): it would hash the whole system.
 /// - Errc::io for what cannot be read (permission denied, I/O error); absent is not an error.
 /// Resolution and hashing are not atomic: a path replaced between the two is read as it was then.
 
@@ -42,8 +44,7 @@ struct TrackedPath {
 inline constexpr std::string_view kAbsent = "absent";
 
 /// Hashes `path` under `system_root` now (rules above).
-Result<std::optional<std::string>> digest_under_root(const std::filesystem::path& system_root,
-                                                     std::string_view path);
+Result<std::optional<std::string>> digest_under_root(const std::filesystem::path& system_root, std::string_view path);
 
 /// Baseline after a bundle is installed: every declared path hashed now, with `bundle` as its source.
 /// Fails (naming the path) on the first path that is invalid or unreadable.
@@ -60,8 +61,9 @@ Result<std::vector<TrackedPath>> record_watched_paths(const std::filesystem::pat
 /// expectation. Duplicate paths within `updates`: the last one wins.
 void merge_baseline(std::vector<TrackedPath>& baseline, std::span<const TrackedPath> updates);
 
-/// Compares the baseline with the disk. A finding keeps the `detected` time of the matching finding in
-/// `previous` (same path and same actual) across checks; a new or changed difference gets `now`. A path
+/// Compares the baseline with the disk. A finding keeps the `detected` time of the finding in `previous`
+/// with the same path and expectation across checks, even when the content changed again meanwhile (the
+/// drift began then); a new difference, or one against a new expectation, gets `now`. A path
 /// back at its expected content drops out. Findings are sorted by path and capped at
 /// StatusRecord::kMaxDriftFindings (the earliest detected kept). A path that cannot be checked (invalid or
 /// unreadable) produces no finding of its own: its previous finding, if any, is carried over unchanged,
@@ -69,7 +71,7 @@ void merge_baseline(std::vector<TrackedPath>& baseline, std::span<const TrackedP
 /// makes a finding flap. Errc::io only when `system_root` itself is not a readable directory.
 Result<std::vector<rollout::DriftFinding>> check_drift(const std::filesystem::path& system_root,
                                                        std::span<const TrackedPath> baseline,
-                                                       std::span<const rollout::DriftFinding> previous,
-                                                       Timestamp now, std::vector<Error>* problems = nullptr);
+                                                       std::span<const rollout::DriftFinding> previous, Timestamp now,
+                                                       std::vector<Error>* problems = nullptr);
 
 }  // namespace patchwave::agent
