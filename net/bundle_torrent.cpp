@@ -108,8 +108,15 @@ Result<BundleTorrent> build_bundle_torrent(const fs::path& directory, const std:
     lt::file_storage storage;
     const std::string hashing_root = root.filename().string();
     for (const BundleFile& file : *files) {
-        storage.add_file(hashing_root + "/" + file.relative, static_cast<std::int64_t>(file.size));
+        // Install scripts must stay executable on every host: the executable
+        // bit travels in the torrent (BEP 47 "x"), so the bundle id covers it.
+        std::error_code mode_error;
+        const auto perms = fs::status(root / file.relative, mode_error).permissions();
+        const bool executable = !mode_error && (perms & fs::perms::owner_exec) != fs::perms::none;
+        storage.add_file(hashing_root + "/" + file.relative, static_cast<std::int64_t>(file.size),
+                         executable ? lt::file_storage::flag_executable : lt::file_flags_t{});
     }
+
     try {
         lt::create_torrent creator(storage, piece_size_for(total), lt::create_torrent::v2_only);
         creator.set_creation_date(0);

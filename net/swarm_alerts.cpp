@@ -42,6 +42,21 @@ Status create_empty_files(const fs::path& root, const lt::file_storage& files) {
     return {};
 }
 
+// The torrent carries each file's executable attribute (BEP 47 "x"), and the
+// bundle id covers it; the posix disk back-end writes plain files, so give
+// every file the mode the torrent says before verification re-hashes it.
+Status apply_file_modes(const fs::path& root, const lt::file_storage& files) {
+    for (const lt::file_index_t index : files.file_range()) {
+        if (files.pad_file_at(index)) continue;
+        const fs::path path = root / bundle_relative_path(files, index);
+        const bool executable = (files.file_flags(index) & lt::file_storage::flag_executable) != lt::file_flags_t{};
+        std::error_code ec;
+        fs::permissions(path, executable ? fs::perms(0755) : fs::perms(0644), fs::perm_options::replace, ec);
+        if (ec) return fail(Errc::io, "cannot set the mode of " + path.string() + ": " + ec.message());
+    }
+    return {};
+}
+
 // Removes empty directories below `root`, deepest first: libtorrent leaves
 // the torrent's root folder behind when files are renamed out of it, and a
 // bundle never contains an empty directory.
@@ -195,6 +210,10 @@ void Swarm::Impl::on_finished(SwarmBundle& bundle) {
     if (info) {
         if (auto created = create_empty_files(bundle.directory, info->files()); !created) {
             fail_bundle(bundle.id, created.error(), false);
+            return;
+        }
+        if (auto moded = apply_file_modes(bundle.directory, info->files()); !moded) {
+            fail_bundle(bundle.id, moded.error(), false);
             return;
         }
     }
