@@ -251,3 +251,95 @@ TEST_CASE("TOML syntax errors carry the file and line", "[rollout][agent_config]
     const std::string message = config_error("[agent]\nstate_dir = \n");
     CHECK(message.rfind("agent.toml:2: ", 0) == 0);
 }
+
+TEST_CASE("the daemon settings of agent.toml are read when given", "[rollout][agent_config]") {
+    // status_interval, advertise, fleet_key, probe_interval, reboot notice 0, drift watch and interval.
+    std::string text(kMinimal);
+    text.insert(text.find("[gossip]"), "status_interval = \"30s\"\n");
+    text += R"(advertise = "10.0.0.5:7946"
+fleet_key = "/etc/pw/fleet.key"
+probe_interval = "2s"
+
+[reboot]
+notice = "0"
+
+[drift]
+watch = ["/etc/ssh/sshd_config", "/usr/local/bin"]
+interval = "15m"
+)";
+    auto config = AgentConfig::parse_toml(text, "agent.toml");
+    REQUIRE(config);
+    CHECK(config->status_interval == std::chrono::seconds(30));
+    REQUIRE(config->advertise.has_value());
+    CHECK(format_endpoint(*config->advertise) == "10.0.0.5:7946");
+    CHECK(config->fleet_key == "/etc/pw/fleet.key");
+    CHECK(config->probe_interval == std::chrono::seconds(2));
+    CHECK(config->reboot_notice == Duration::zero());
+    CHECK(config->watch == std::vector<std::string>{"/etc/ssh/sshd_config", "/usr/local/bin"});
+    CHECK(config->drift_interval == std::chrono::minutes(15));
+}
+
+TEST_CASE("the daemon settings of agent.toml have their documented defaults", "[rollout][agent_config]") {
+    // Left out: status every 5m, no advertise, no fleet key, 1s probes, 5m notice, no watch, drift hourly.
+    auto config = AgentConfig::parse_toml(kMinimal, "agent.toml");
+    REQUIRE(config);
+    CHECK(config->status_interval == std::chrono::minutes(5));
+    CHECK_FALSE(config->advertise.has_value());
+    CHECK(config->fleet_key.empty());
+    CHECK(config->probe_interval == std::chrono::seconds(1));
+    CHECK(config->reboot_notice == std::chrono::minutes(5));
+    CHECK(config->watch.empty());
+    CHECK(config->drift_interval == std::chrono::hours(1));
+    // Empty [reboot] and [drift] sections change nothing.
+    auto empty = AgentConfig::parse_toml(minimal_plus("\n[reboot]\n\n[drift]\n"), "agent.toml");
+    REQUIRE(empty);
+    CHECK(*empty == *config);
+}
+
+TEST_CASE("gossip.advertise must be an endpoint", "[rollout][agent_config]") {
+    // A port is required: others connect to it.
+    CHECK(config_error(minimal_plus("advertise = \"10.0.0.5\"\n")).rfind("agent.toml:8: gossip: advertise \"10.0.0.5\"",
+                                                                       0) == 0);
+}
+
+TEST_CASE("gossip.fleet_key must be an absolute path", "[rollout][agent_config]") {
+    // Relative to what? The daemon's working directory is not configuration.
+    CHECK(config_error(minimal_plus("fleet_key = \"fleet.key\"\n")) ==
+          "agent.toml:8: gossip: fleet_key \"fleet.key\" is not an absolute path");
+    CHECK(config_error(minimal_plus("fleet_key = \"\"\n")) ==
+          "agent.toml:8: gossip: fleet_key \"\" is not an absolute path");
+}
+
+TEST_CASE("gossip.probe_interval and agent.status_interval must be above zero", "[rollout][agent_config]") {
+    // A zero period would spin.
+    CHECK(config_error(minimal_plus("probe_interval = \"0s\"\n")) ==
+          "agent.toml:8: gossip: probe_interval must be above zero");
+    std::string text(kMinimal);
+    text.insert(text.find("[gossip]"), "status_interval = \"0\"\n");
+    CHECK(config_error(text) == "agent.toml:6: agent: status_interval must be above zero");
+    CHECK(config_error(minimal_plus("probe_interval = \"soon\"\n")).rfind("agent.toml:8: gossip: probe_interval", 0) ==
+          0);
+}
+
+TEST_CASE("reboot.notice may be zero but must be a duration", "[rollout][agent_config]") {
+    // 0 reboots as soon as the reboot is due; "-5m" is not a duration.
+    auto zero = AgentConfig::parse_toml(minimal_plus("\n[reboot]\nnotice = \"0s\"\n"), "agent.toml");
+    REQUIRE(zero);
+    CHECK(zero->reboot_notice == Duration::zero());
+    auto ten = AgentConfig::parse_toml(minimal_plus("\n[reboot]\nnotice = \"10m\"\n"), "agent.toml");
+    REQUIRE(ten);
+    CHECK(ten->reboot_notice == std::chrono::minutes(10));
+    CHECK(config_error(minimal_plus("\n[reboot]\nnotice = \"-5m\"\n")).rfind("agent.toml:10: reboot: notice", 0) ==
+          0);
+}
+
+TEST_CASE("drift.watch paths must be absolute and drift.interval above zero", "[rollout][agent_config]") {
+    // A bad watch entry names its index and its own line.
+    CHECK(config_error(minimal_plus("\n[drift]\nwatch = [\n  \"/etc/hosts\",\n  \"etc/passwd\",\n]\n")) ==
+          "agent.toml:12: drift: watch[1] \"etc/passwd\" is not an absolute path");
+    CHECK(config_error(minimal_plus("\n[drift]\ninterval = \"0\"\n")) ==
+          "agent.toml:10: drift: interval must be above zero");
+    CHECK(config_error(minimal_plus("\n[drift]\nwatch = \"/etc/hosts\"\n")).rfind("agent.toml:10: drift: watch", 0) ==
+          0);
+    CHECK(config_error(minimal_plus("\n[drift]\npaths = []\n")) == "agent.toml:10: drift: unknown key \"paths\"");
+}
