@@ -176,6 +176,14 @@ void Swarm::Impl::schedule_progress() {
         if (ec || !self || self->stopped_) return;
         // Answered by one state_update_alert listing the bundles that changed.
         self->session_->post_torrent_updates();
+        for (auto& [id, bundle] : self->bundles_) {
+            if (!bundle.super_seeding) continue;
+            try {
+                self->check_initial_seeding(bundle);
+            } catch (const std::exception& e) {
+                spdlog::warn("bundle {}: checking initial seeding: {}", rollout::short_hex(id), e.what());
+            }
+        }
         self->schedule_progress();
     });
 }
@@ -377,6 +385,7 @@ Result<rollout::BundleId> Swarm::seed(const fs::path& directory, SeedOptions opt
 
     SwarmBundle bundle;
     bundle.id = id;
+    bundle.super_seeding = options.super_seed;
     bundle.role = BundleRole::seed;
     bundle.phase = BundlePhase::seeding;
     bundle.directory = root;
@@ -441,12 +450,17 @@ Status Swarm::fetch(const rollout::BundleId& id, const fs::path& staging, FetchO
     params.info_hashes = lt::info_hash_t(to_sha256(id));
     params.save_path = root.string();
     params.flags &= ~managed_flags;
+    // Upload mode requests nothing but keeps the connections and the
+    // metadata exchange going (close_redundant_connections is off, see
+    // swarm_settings.cpp, so peers do not drop us as upload-only).
+    if (options.hold) params.flags |= lt::torrent_flags::upload_mode;
 
     SwarmBundle bundle;
     bundle.id = id;
     bundle.role = BundleRole::fetch;
     bundle.directory = root;
     bundle.pin_when_ready = options.pin_when_ready;
+    bundle.held = options.hold;
     if (params.ti) {
         params.renamed_files = bundle_renames(params.ti->files());
         bundle.total_bytes = payload_bytes(params.ti->files());
@@ -458,6 +472,19 @@ Status Swarm::fetch(const rollout::BundleId& id, const fs::path& staging, FetchO
     }
     params.peers.insert(params.peers.end(), options.peers.begin(), options.peers.end());
     return guarded("fetching " + name, [&] { return s.add_bundle(std::move(bundle), std::move(params)); });
+}
+
+Status Swarm::release(const rollout::BundleId& id) {
+    Impl& s = *impl_;
+    if (auto running = s.check_running(); !running) return running;
+    SwarmBundle* bundle = s.find(id);
+    if (bundle == nullptr) return fail(Errc::not_found, "bundle " + rollout::short_hex(id) + " is not in the swarm");
+    if (!bundle->held) return {};
+    return guarded("releasing " + rollout::short_hex(id), [&]() -> Status {
+        bundle->handle.unset_flags(lt::torrent_flags::upload_mode);
+        bundle->held = false;
+        return {};
+    });
 }
 
 Status Swarm::add_peers(const rollout::BundleId& id, std::span<const Endpoint> peers) {

@@ -63,7 +63,13 @@ struct SeedOptions {
     /// Pinned seeds are never evicted for the seeding budget.
     bool pinned = false;
     /// Initial seeding (BEP 16) for an origin: each peer is offered pieces no
-    /// one else has, to cut the origin's upload towards one copy.
+    /// one else has, so the origin sends each piece about once. Turned off by
+    /// the swarm as soon as the peers hold one full copy between them (the
+    /// origin is then an ordinary seed). Set it when the orchestrator seeds a
+    /// new bundle; not for agents re-seeding what they installed. libtorrent
+    /// 2.0 offers a peer its first pieces only ~10 s after it connects, so
+    /// fetchers should join (FetchOptions::hold) before the wave opens; see
+    /// docs/swarm.md for the measurements.
     bool super_seed = false;
     std::vector<Endpoint> peers;
 };
@@ -74,6 +80,10 @@ struct FetchOptions {
     std::vector<Endpoint> peers;
     /// Once ready, the bundle seeds from its staging directory, pinned or not.
     bool pin_when_ready = false;
+    /// Join the bundle's swarm now (connect to peers, get the metadata, be
+    /// offered pieces) but download nothing until release(id): for agents
+    /// that learn of a bundle before their wave opens. A restart forgets it.
+    bool hold = false;
 };
 
 /// Use from the executor's thread only (as every Asio object is); libtorrent
@@ -104,6 +114,10 @@ public:
     /// some. Errc::untrusted when options.torrent is another bundle's,
     /// Errc::already_exists when the id is already in the swarm.
     Status fetch(const rollout::BundleId& id, const std::filesystem::path& staging, FetchOptions options = {});
+
+    /// Starts the download of a fetch added with FetchOptions::hold (the wave
+    /// opened). Errc::not_found for an unknown id; a no-op for one not held.
+    Status release(const rollout::BundleId& id);
 
     /// Connects to peers learned later (from gossip). Errc::not_found for an unknown id.
     Status add_peers(const rollout::BundleId& id, std::span<const Endpoint> peers);

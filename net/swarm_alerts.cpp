@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <libtorrent/alert_types.hpp>
 #include <libtorrent/error_code.hpp>
+#include <libtorrent/peer_info.hpp>
 #include <libtorrent/write_resume_data.hpp>
 #include <spdlog/spdlog.h>
 
@@ -261,6 +262,29 @@ void Swarm::Impl::on_state_update(const std::vector<lt::torrent_status>& statuse
         }
         post_progress(snapshot(*bundle, status));
     }
+}
+
+void Swarm::Impl::check_initial_seeding(SwarmBundle& bundle) {
+    // A seed has no piece picker, so torrent_status::distributed_copies is
+    // -1: take the union of what the connected peers have instead.
+    std::vector<lt::peer_info> peers;
+    bundle.handle.get_peer_info(peers);
+    const std::shared_ptr<const lt::torrent_info> info = bundle.handle.torrent_file();
+    if (!info) return;
+    lt::typed_bitfield<lt::piece_index_t> out(info->num_pieces(), false);
+    for (const lt::peer_info& peer : peers) {
+        if (peer.pieces.size() != out.size()) continue;
+        for (const lt::piece_index_t piece : info->piece_range()) {
+            if (peer.pieces[piece]) out.set_bit(piece);
+        }
+    }
+    if (!out.all_set()) return;
+    // Every piece is at some peer: they can finish from each other, and the
+    // origin now serves whatever is asked like any seed (to a latecomer a
+    // super-seeding origin looks like a peer with two pieces).
+    bundle.super_seeding = false;
+    bundle.handle.unset_flags(lt::torrent_flags::super_seeding);
+    spdlog::info("{}: one full copy is out among {} peers; initial seeding ends", name_of(bundle.id), peers.size());
 }
 
 void Swarm::Impl::request_resume_save(SwarmBundle& bundle) {

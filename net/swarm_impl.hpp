@@ -34,6 +34,8 @@ struct SwarmBundle {
     std::uint64_t total_bytes = 0;
     int hash_failures = 0;
     bool pin_when_ready = false;
+    bool held = false;           // fetch added with FetchOptions::hold, not yet released
+    bool super_seeding = false;  // seed in initial-seeding mode, until one full copy is out
     // Tells a verification result apart from one for an earlier add of the same id.
     std::uint64_t generation = 0;
     std::int64_t last_uploaded = 0;
@@ -67,6 +69,7 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     void on_resume_data(const libtorrent::add_torrent_params& params);
     void fail_bundle(rollout::BundleId id, const Error& error, bool delete_staging);
     void request_resume_save(SwarmBundle& bundle);
+    void check_initial_seeding(SwarmBundle& bundle);
     void block_address(const libtorrent::address& address);
 
     // Events go through the executor with a liveness check, so a callback

@@ -86,6 +86,11 @@ lt::settings_pack make_settings_pack(const SwarmConfig& config) {
     // seconds, not the default minute, and give up on a dead one sooner.
     pack.set_int(sp::min_reconnect_time, 2);
     pack.set_int(sp::peer_connect_timeout, 5);
+    // A held fetch (FetchOptions::hold) is upload-only until its wave opens,
+    // like the seeds: libtorrent would drop every such pair as redundant and
+    // reconnect only after the release. Idle connections still close after
+    // inactivity_timeout (10 min).
+    pack.set_bool(sp::close_redundant_connections, false);
     // No trackers; never wait for one on shutdown.
     pack.set_int(sp::stop_tracker_timeout, 0);
     return pack;

@@ -20,7 +20,9 @@ netns_addr() {
 
 netns_shape() {
   # tbf: a token bucket at RATE. The burst must cover one timer tick at that
-  # rate; the limit bounds the queue so TCP sees a link of that speed.
+  # rate; the limit bounds the queue so TCP sees a link of that speed. 512 KB
+  # is ~200 ms at 20 Mbit/s, a bloated but common home-router queue; the
+  # swarm measured the same with 128 KB (~50 ms), so it is not a bottleneck.
   local ns=$1 dev=$2 rate=$3
   ip netns exec "$ns" tc qdisc replace dev "$dev" root tbf rate "$rate" burst 64kb limit 512kb
 }
