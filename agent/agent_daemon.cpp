@@ -118,7 +118,9 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     };
     auto member = net::FleetMember::start(io_, std::move(fleet), *root, certificate->envelope,
                                           [this] { return now(); });
-    if (!member) return std::unexpected(member.error());
+    if (!member) {
+        return std::unexpected(member.error().with_context(options_.config_path.string() + ": [gossip]/[swarm]"));
+    }
     member_ = std::move(*member);
     member_->on_record = [this](const net::gossip::RecordPtr& record) { on_record(record); };
     member_->on_root = [this](const crypto::TrustRoot& adopted, std::span<const std::uint8_t> envelope) {
@@ -173,6 +175,15 @@ Timestamp AgentDaemon::now() const {
 bool AgentDaemon::commit(JournalState next, std::string_view crash_label) {
     next.trusted_time = std::max(next.trusted_time, options_.clock());
     if (next == journal_->state()) return true;
+    // The trusted time alone moves every second: persist it hourly, quietly
+    // (no status record), rather than rewrite the journal on every wake-up.
+    JournalState same_otherwise = next;
+    same_otherwise.trusted_time = journal_->state().trusted_time;
+    if (same_otherwise == journal_->state()) {
+        if (next.trusted_time < journal_->state().trusted_time + std::chrono::hours(1)) return true;
+        if (auto written = journal_->commit(std::move(next)); !written) spdlog::warn("{}", written.error().message());
+        return true;
+    }
     crash_point("before-commit:" + std::string(crash_label));
     if (auto written = journal_->commit(std::move(next)); !written) {
         // The action this commit announces must not happen: the journal

@@ -71,14 +71,21 @@ RebootPlan plan_reboot(const JournalState& journal, const RebootLimitsOf& limits
             plan.reason = decision.reason;
             break;
         }
-        if (!journal.reboot.notice_since) {
+        // A notice given in an earlier window (which closed before the notice
+        // ran out) does not count: the user gets a fresh one in this window.
+        std::optional<Timestamp> notice_since = journal.reboot.notice_since;
+        if (notice_since && !settings.windows.empty()) {  // an always-open schedule has no "earlier window"
+            auto period = rollout::current_or_next_period(settings.windows, settings.offset, now);
+            if (period && period->opens <= now && *notice_since < period->opens) notice_since.reset();
+        }
+        if (!notice_since) {
             plan.step = RebootStep::notify;
             plan.at = now + settings.notice;
-        } else if (now >= *journal.reboot.notice_since + settings.notice) {
+        } else if (now >= *notice_since + settings.notice) {
             plan.step = RebootStep::reboot;
         } else {
             plan.step = RebootStep::wait;
-            plan.at = *journal.reboot.notice_since + settings.notice;
+            plan.at = *notice_since + settings.notice;
         }
         if (plan.at && decision.deadline) plan.at = std::min(*plan.at, *decision.deadline);
         plan.reason = decision.reason;

@@ -9,6 +9,7 @@
 
 #include "agent/journal.hpp"
 #include "rollout/reboot_policy.hpp"
+#include "rollout/windows.hpp"
 
 namespace patchwave::agent {
 

@@ -33,12 +33,21 @@ Result<crypto::TrustRoot> load_trust_root(const std::filesystem::path& pinned, c
         chain.push_back(std::move(*next));
         chain_files.push_back(path);
     }
-    auto root = crypto::verify_root_chain(*first, chain, now);
-    if (!root) {
-        std::string where = chain_files.empty() ? pinned.string() : "the roots adopted in " + adopted_dir.string();
-        return std::unexpected(std::move(root.error()).with_context("trust root (" + where + ")"));
+    // Step by step, so an error names the file that broke the chain; as in
+    // TUF only the last root must be unexpired (checked after the walk).
+    crypto::TrustRoot current = *first;
+    for (std::size_t i = 0; i < chain.size(); ++i) {
+        auto next = crypto::verify_next_root(current, chain[i], now, /*check_expiry=*/false);
+        if (!next) return std::unexpected(std::move(next.error()).with_context("adopted trust root " + chain_files[i].string()));
+        current = std::move(*next);
     }
-    return std::move(*root);
+    if (now >= current.expires) {
+        const std::string file = chain_files.empty() ? pinned.string() : chain_files.back().string();
+        return fail(Errc::untrusted, "trust root v" + std::to_string(current.version) + " expired at " +
+                                         format_timestamp(current.expires) + " (" + file +
+                                         "); install a newer root from the orchestrator (patchwave trust export)");
+    }
+    return current;
 }
 
 Status save_adopted_root(const std::filesystem::path& adopted_dir, const crypto::TrustRoot& root,
