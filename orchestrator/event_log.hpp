@@ -1,0 +1,52 @@
+// The orchestrator's event log: everything that happened to rollouts (published,
+// wave opened or passed, paused, resumed, advanced, aborted, completed), in the database.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/timestamp.hpp"
+#include "orchestrator/sqlite.hpp"
+
+namespace patchwave::orchestrator {
+
+/// Event kinds, as stored and sent to hooks.
+namespace event_kind {
+inline constexpr std::string_view published = "published";        ///< a manifest version went out
+inline constexpr std::string_view wave_opened = "wave-opened";     ///< by advance (auto or operator) or at publication (wave 1)
+inline constexpr std::string_view wave_passed = "wave-passed";     ///< its success threshold met
+inline constexpr std::string_view auto_paused = "auto-paused";     ///< failure threshold crossed
+inline constexpr std::string_view paused = "paused";               ///< by an operator
+inline constexpr std::string_view resumed = "resumed";
+inline constexpr std::string_view advanced = "advanced";           ///< by an operator (or auto after soak: actor "patchwave serve (auto)")
+inline constexpr std::string_view aborted = "aborted";
+inline constexpr std::string_view completed = "completed";
+inline constexpr std::string_view expired = "expired";
+}  // namespace event_kind
+
+struct Event {
+    std::int64_t id = 0;  ///< assigned by append_event (rising)
+    Timestamp time{};
+    std::string kind;        ///< one of event_kind
+    std::string rollout_id;
+    std::optional<std::uint32_t> wave;  ///< index (0 = first) when the event is about a wave
+    std::string actor;       ///< operator name, or "patchwave serve (auto)"
+    std::string reason;
+    nlohmann::json details = nlohmann::json::object();  ///< counts, versions, ...
+
+    /// {"id","time","kind","rollout_id","wave"(1-based or null),"wave_name"?,"actor","reason","details"}
+    nlohmann::json to_json() const;
+};
+
+/// Appends (one transaction) and returns the event with its id.
+Result<Event> append_event(Database& db, Event event);
+/// Events after `after_id`, oldest first, at most `limit`; optionally of one rollout.
+Result<std::vector<Event>> list_events(Database& db, std::int64_t after_id = 0, std::size_t limit = 1000,
+                                       std::optional<std::string> rollout_id = std::nullopt);
+
+}  // namespace patchwave::orchestrator
