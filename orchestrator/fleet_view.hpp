@@ -1,5 +1,5 @@
 // The orchestrator's picture of the fleet for the gate and the audit: every
-// known host with its labels and (once the daemon gathers them) its status.
+// known host with its labels, its latest status and when it was last heard.
 #pragma once
 
 #include <vector>
@@ -10,8 +10,9 @@
 
 namespace patchwave::orchestrator {
 
-/// One HostView per known host. Until `patchwave serve` folds status records
-/// into the database, no host has a status and every one is silent.
+/// One HostView per known host, with the latest status record `patchwave
+/// serve` folded in and when it arrived; a host never heard from has neither
+/// (and counts as silent).
 Result<std::vector<rollout::HostView>> load_host_views(Database& db);
 
 }  // namespace patchwave::orchestrator

@@ -125,7 +125,7 @@ Result<InitReport> Home::init(const std::filesystem::path& path, const InitOptio
     return report;
 }
 
-Result<Home> Home::open(const std::filesystem::path& path, LockMode mode) {
+Result<Home> Home::open(const std::filesystem::path& path, LockMode mode, bool wait) {
     std::error_code ec;
     if (!std::filesystem::exists(path / kDatabaseName, ec)) {
         return fail(Errc::not_found, "no Patchwave home at " + path.string() +
@@ -134,9 +134,10 @@ Result<Home> Home::open(const std::filesystem::path& path, LockMode mode) {
     const std::filesystem::path lock_path = path / "lock";
     const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0) return fail(Errc::io, "cannot open " + lock_path.string() + ": " + std::strerror(errno));
-    if (::flock(fd, mode == LockMode::exclusive ? LOCK_EX : LOCK_SH) != 0) {
+    if (::flock(fd, (mode == LockMode::exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB)) != 0) {
         const int err = errno;
         ::close(fd);
+        if (err == EWOULDBLOCK) return fail(Errc::timeout, "home " + path.string() + " is busy (another command holds it)");
         return fail(Errc::io, "cannot lock " + lock_path.string() + ": " + std::strerror(err));
     }
     if (mode == LockMode::exclusive) {

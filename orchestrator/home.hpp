@@ -46,7 +46,10 @@ public:
 
     /// Opens an existing home (Errc::not_found with a hint to run init). An
     /// exclusive open also removes what interrupted commands left in tmp/.
-    static Result<Home> open(const std::filesystem::path& path, LockMode mode);
+    /// With `wait` false it does not queue behind another command holding
+    /// the lock: Errc::timeout ("busy") instead (the daemon retries later
+    /// rather than stall its event loop).
+    static Result<Home> open(const std::filesystem::path& path, LockMode mode, bool wait = true);
 
     Home(Home&& other) noexcept;
     Home& operator=(Home&&) = delete;

@@ -66,6 +66,18 @@ CREATE TABLE controls (
 );
 )sql";
 
+// Version 2: the latest status record of every agent, folded in by
+// `patchwave serve` (the envelope as received; the body for queries).
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE statuses (
+  agent_id  TEXT PRIMARY KEY,
+  sequence  INTEGER NOT NULL,
+  received  TEXT NOT NULL,
+  body      TEXT NOT NULL,
+  envelope  BLOB NOT NULL
+);
+)sql";
+
 Result<int> current_version(Database& db) {
     auto exists = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'");
     if (!exists) return std::unexpected(exists.error());
@@ -95,6 +107,10 @@ Status migrate(Database& db) {
     if (*version == 0) {
         if (auto ok = db.exec(kSchemaV1); !ok) return ok;
         if (auto ok = db.exec("INSERT INTO meta (key, value) VALUES ('schema_version', '1')"); !ok) return ok;
+    }
+    if (*version <= 1) {
+        if (auto ok = db.exec(kSchemaV2); !ok) return ok;
+        if (auto ok = db.exec("UPDATE meta SET value = '2' WHERE key = 'schema_version'"); !ok) return ok;
     }
     return transaction->commit();
 }

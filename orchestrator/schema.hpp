@@ -8,7 +8,7 @@
 namespace patchwave::orchestrator {
 
 /// The schema version this build writes.
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 /// Creates the tables of a new database or upgrades an older one to
 /// kSchemaVersion. Refuses (Errc::state) a database written by a newer build.
