@@ -22,18 +22,20 @@ int run_patchwave_cli(int argc, char** argv) {
     CliContext context;
     context.out = &std::cout;
     context.err = &std::cerr;
-    std::string log_level = "warn";
+    std::string log_level;
 
     CLI::App app{"Patchwave orchestrator: signed patch bundles, approvals and phased rollouts", "patchwave"};
     app.require_subcommand(1);
     app.option_defaults()->always_capture_default();
     app.add_option("--home", context.home_flag,
                    "home directory (default: $PATCHWAVE_HOME, else /var/lib/patchwave)");
-    app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off");
+    app.add_option("--log-level", log_level,
+                   "trace, debug, info, warn, error, critical or off (default: warn; info for serve)");
     register_init_commands(app, context);
     register_bundle_commands(app, context);
     register_rollout_commands(app, context);
     register_status_commands(app, context);
+    register_serve_command(app, context);
 
     try {
         app.parse(argc, argv);
@@ -45,6 +47,7 @@ int run_patchwave_cli(int argc, char** argv) {
         std::cerr << "error: " << e.what() << " (see patchwave --help)\n";
         return 2;
     }
+    if (log_level.empty()) log_level = context.default_log_level;
     if (auto ok = setup_logging("patchwave", log_level); !ok) {
         std::cerr << "error: --log-level: " << ok.error().message() << "\n";
         return 2;

@@ -24,6 +24,9 @@ struct CliContext {
     std::ostream* err = nullptr;  ///< messages and progress (stderr)
     /// The command the parse selected; run after parsing succeeded.
     std::function<Status()> command;
+    /// The log level without --log-level; a command may raise it while
+    /// parsing (the daemon logs at info).
+    std::string default_log_level = "warn";
 
     std::filesystem::path home_path() const { return resolve_home(home_flag); }
     /// The wall clock, or $PATCHWAVE_NOW (RFC 3339) when set: tests use it to
@@ -36,6 +39,7 @@ void register_init_commands(CLI::App& app, CliContext& context);     ///< init, 
 void register_bundle_commands(CLI::App& app, CliContext& context);   ///< bundle *
 void register_rollout_commands(CLI::App& app, CliContext& context);  ///< rollout *
 void register_status_commands(CLI::App& app, CliContext& context);   ///< status, audit
+void register_serve_command(CLI::App& app, CliContext& context);     ///< serve
 
 /// Parses and runs. Exit codes per the CLI contract: 0 done, 1 failed,
 /// 2 usage or bad value, 3 refused as untrusted; errors print one line

@@ -15,6 +15,7 @@
 #include "crypto/key_file.hpp"
 #include "orchestrator/catalog.hpp"
 #include "orchestrator/cli.hpp"
+#include "orchestrator/serve_notify.hpp"
 #include "orchestrator/table.hpp"
 #include "orchestrator/trust_store.hpp"
 #include "rollout/approval.hpp"
@@ -345,6 +346,7 @@ Status run_triage(CliContext& context, const TriageOptions& options) {
                      << rollout::to_string(*priority);
     }
     *context.out << '\n';
+    notify_serve(context.home_path());  // a held bundle is no longer seeded
     return {};
 }
 

@@ -10,6 +10,7 @@
 #include "orchestrator/cli.hpp"
 #include "orchestrator/host_registry.hpp"
 #include "orchestrator/key_store.hpp"
+#include "orchestrator/serve_notify.hpp"
 #include "orchestrator/trust_store.hpp"
 #include "rollout/certificate.hpp"
 
@@ -180,6 +181,7 @@ void register_enroll(CLI::App& app, CliContext& context) {
             *context.out << "enrolled " << certificate.host << " (agent " << to_hex(certificate.agent_id())
                          << "), certificate " << options->out << " valid until "
                          << format_timestamp(certificate.expires) << "\n";
+            notify_serve(context.home_path());
             return {};
         };
     });
@@ -282,6 +284,7 @@ void register_trust(CLI::App& app, CliContext& context) {
             *context.out << "signed " << describe_root(*next) << "\n"
                          << "agents at any older version walk forward through the history; export it with "
                             "`patchwave trust export`\n";
+            notify_serve(context.home_path());
             return {};
         };
     });

@@ -10,6 +10,7 @@
 #include "orchestrator/cli.hpp"
 #include "orchestrator/rollout_control.hpp"
 #include "orchestrator/rollout_publisher.hpp"
+#include "orchestrator/serve_notify.hpp"
 #include "orchestrator/table.hpp"
 
 namespace patchwave::orchestrator {
@@ -143,6 +144,7 @@ void register_plan_publish(CLI::App& rollout, CliContext& context) {
                                  << ": " << manifest.bundles.size() << " bundle(s), " << manifest.waves.size()
                                  << " waves; wave \"" << manifest.waves.front().name << "\" is open\n";
                 }
+                notify_serve(context.home_path());
                 return {};
             };
         });
@@ -196,6 +198,7 @@ void register_controls(CLI::App& rollout, CliContext& context) {
                                  << (*manifest)->manifest.waves[record.open_wave].name << "\"";
                 }
                 *context.out << "\n";
+                notify_serve(context.home_path());
                 return {};
             };
         });
