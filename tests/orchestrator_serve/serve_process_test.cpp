@@ -154,7 +154,9 @@ TEST_CASE("serve publishes, seeds, folds status, advances the gate and relays an
     const fs::path config = cli.file("serve.toml");
     std::ofstream(config) << "[serve]\ngossip_listen = \"" << kServeIp << ":" << kServeGossipPort
                           << "\"\nswarm_listen = \"" << kServeIp << ":" << kServeSwarmPort
-                          << "\"\ngate_interval = \"1s\"\nstatus_interval = \"0\"\n";
+                          << "\"\ngate_interval = \"1s\"\nstatus_interval = \"0\"\n"
+                          << "[hooks]\ncommand = \"cat >> '" << cli.file("hook.log").string() << "' && echo >> '"
+                          << cli.file("hook.log").string() << "'\"\n";
     // Serve starts before any agent exists.
     ServeProcess serve(cli, config, cli.file("serve.log"));
     serve.start();
@@ -243,17 +245,54 @@ TEST_CASE("serve publishes, seeds, folds status, advances the gate and relays an
     CHECK(controls.back().operator_name == "alice");
     CHECK(controls.back().open_wave == 1);  // a pause keeps the open waves
     CHECK(status_of(cli, rollout_id)["phase"] == "paused");
+    run_for(io, 1500ms);  // a gate run while paused: nothing is signed
+    CHECK(controls.back().sequence == 2);
 
-    // ---- every event once, in order ----
-    run_for(io, 1500ms);  // a gate run after the pause: nothing new
-    const std::vector<std::string> expected{"published",  "wave-opened/1", "wave-passed/1",
-                                            "advanced/2", "wave-opened/2", "paused"};
+    // ---- resumed, a failure crosses wave "test"'s 0% threshold: serve pauses ----
+    cli.ok({"rollout", "resume", rollout_id, "--operator", "bob"});
+    REQUIRE(run_until(
+        io, [&] { return controls.back().action == rollout::ControlAction::resume; }, 5s));
+    auto failed = status_record(agent, 3, rollout_id, bundle, rollout::HostState::failed);
+    failed.rollouts[0].bundles[0].failed_step = "verify";
+    failed.rollouts[0].bundles[0].failure_reason = "exit 1: service did not come back";
+    const auto failed_envelope = failed.sign(*key).encode();
+    REQUIRE(failed_envelope);
+    REQUIRE((*member)->publish(*failed_envelope));
+    REQUIRE(run_until(
+        io, [&] { return controls.back().action == rollout::ControlAction::pause && controls.back().sequence == 4; },
+        10s));
+    CHECK(controls.back().operator_name == "patchwave serve (auto)");
+    CHECK(controls.back().reason.find("wave \"test\": 1 of 1 hosts failed") != std::string::npos);
+    status = status_of(cli, rollout_id);
+    CHECK(status["phase"] == "paused");
+    CHECK(status["by"] == "patchwave serve (auto)");
+
+    // ---- every event once, in order, and each one to the hook ----
+    const std::vector<std::string> expected{"published",     "wave-opened/1", "wave-passed/1", "advanced/2",
+                                            "wave-opened/2", "paused",        "resumed",       "auto-paused"};
     const auto events = events_of(cli, rollout_id);
     CHECK(kinds_of(events) == expected);
     REQUIRE(events.size() == expected.size());
     CHECK(events[3].actor == "patchwave serve (auto)");
     CHECK(events[5].actor == "alice");
     CHECK(events[5].reason == "change freeze");
+    CHECK(events[6].actor == "bob");
+    CHECK(events[7].actor == "patchwave serve (auto)");
+    const auto hook_lines = [&] {
+        std::vector<json> lines;
+        std::ifstream in(cli.file("hook.log"));
+        for (std::string line; std::getline(in, line);) {
+            if (!line.empty()) lines.push_back(json::parse(line, nullptr, false));
+        }
+        return lines;
+    };
+    REQUIRE(run_until(
+        io, [&] { return hook_lines().size() >= expected.size(); }, 5s));
+    const auto delivered = hook_lines();
+    REQUIRE(delivered.size() == expected.size());
+    CHECK(delivered.front()["kind"] == "published");
+    CHECK(delivered.back()["kind"] == "auto-paused");
+    CHECK(delivered.back()["rollout_id"] == rollout_id);
 
     const json health = serve.health();
     CHECK(health["members_alive"] == 1);
@@ -268,8 +307,9 @@ TEST_CASE("serve publishes, seeds, folds status, advances the gate and relays an
     serve.start();
     run_for(io, 2500ms);
     CHECK(kinds_of(events_of(cli, rollout_id)) == expected);
+    CHECK(hook_lines().size() == expected.size());
     // The folded status survived the restart.
-    CHECK(status_of(cli, rollout_id)["waves"][0]["counts"]["installed"] == 1);
+    CHECK(status_of(cli, rollout_id)["waves"][0]["counts"]["failed"] == 1);
     (*member)->stop();
     CHECK(serve.child().terminate(5s) == 0);
 }
