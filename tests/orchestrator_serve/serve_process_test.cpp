@@ -294,6 +294,11 @@ TEST_CASE("serve publishes, seeds, folds status, advances the gate and relays an
     CHECK(delivered.back()["kind"] == "auto-paused");
     CHECK(delivered.back()["rollout_id"] == rollout_id);
 
+    // ---- a trust-root rotation reaches the host, pinned at v1, through serve ----
+    cli.ok({"key", "generate", "--out", cli.file("operator-2.key").string()});
+    cli.ok({"trust", "rotate", "--role", "operator", "--add", cli.file("operator-2.key").string()});
+    REQUIRE(run_until(io, [&] { return (*member)->root().version == 2; }, 5s));
+
     const json health = serve.health();
     CHECK(health["members_alive"] == 1);
     CHECK(health["rollouts_active"] == 1);
