@@ -35,6 +35,7 @@ int run_patchwave_cli(int argc, char** argv) {
     register_bundle_commands(app, context);
     register_rollout_commands(app, context);
     register_status_commands(app, context);
+    register_events_commands(app, context);
     register_serve_command(app, context);
 
     try {

@@ -39,6 +39,7 @@ void register_init_commands(CLI::App& app, CliContext& context);     ///< init, 
 void register_bundle_commands(CLI::App& app, CliContext& context);   ///< bundle *
 void register_rollout_commands(CLI::App& app, CliContext& context);  ///< rollout *
 void register_status_commands(CLI::App& app, CliContext& context);   ///< status, audit
+void register_events_commands(CLI::App& app, CliContext& context);   ///< events
 void register_serve_command(CLI::App& app, CliContext& context);     ///< serve
 
 /// Parses and runs. Exit codes per the CLI contract: 0 done, 1 failed,

@@ -38,12 +38,18 @@ struct Event {
     std::string actor;       ///< operator name, or "patchwave serve (auto)"
     std::string reason;
     nlohmann::json details = nlohmann::json::object();  ///< counts, versions, ...
+    std::optional<std::string> wave_name = std::nullopt;  ///< the wave's name in the manifest, when known (last: added later)
 
     /// {"id","time","kind","rollout_id","wave"(1-based or null),"wave_name"?,"actor","reason","details"}
     nlohmann::json to_json() const;
 };
 
-/// Appends (one transaction) and returns the event with its id.
+/// Creates the `events` table and its index when missing (CREATE ... IF NOT EXISTS, so cheap and
+/// idempotent); append_event and list_events call it, so schema migrations need not know the table.
+Status ensure_event_tables(Database& db);
+
+/// Appends (one INSERT: its own transaction, or part of the caller's when one is open) and returns
+/// the event with its id. Errc::invalid_argument for an empty kind or details that are not an object.
 Result<Event> append_event(Database& db, Event event);
 /// Events after `after_id`, oldest first, at most `limit`; optionally of one rollout.
 Result<std::vector<Event>> list_events(Database& db, std::int64_t after_id = 0, std::size_t limit = 1000,
