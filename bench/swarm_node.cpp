@@ -198,6 +198,6 @@ int main(int argc, char** argv) {
     CLI11_PARSE(app, argc, argv);
     options.mode = seed->parsed() ? "seed" : "fetch";
     // stdout carries the bundle id; logs go to stderr.
-    if (auto ok = pw::setup_logging("swarm_node", "warn"); !ok) return 1;
+    if (auto ok = pw::setup_logging("swarm_node", options.trace ? "info" : "warn"); !ok) return 1;
     return run(options);
 }

@@ -266,25 +266,28 @@ void Swarm::Impl::on_state_update(const std::vector<lt::torrent_status>& statuse
 
 void Swarm::Impl::check_initial_seeding(SwarmBundle& bundle) {
     // A seed has no piece picker, so torrent_status::distributed_copies is
-    // -1: take the union of what the connected peers have instead.
-    std::vector<lt::peer_info> peers;
-    bundle.handle.get_peer_info(peers);
+    // -1: keep the union of what peers have had instead. It counts peers
+    // that left too: the copy went out, and whatever the remaining peers
+    // lack the origin serves as an ordinary seed once this ends.
     const std::shared_ptr<const lt::torrent_info> info = bundle.handle.torrent_file();
     if (!info) return;
-    lt::typed_bitfield<lt::piece_index_t> out(info->num_pieces(), false);
+    if (bundle.pieces_out.size() != info->num_pieces()) bundle.pieces_out.resize(info->num_pieces(), false);
+    std::vector<lt::peer_info> peers;
+    bundle.handle.get_peer_info(peers);
     for (const lt::peer_info& peer : peers) {
-        if (peer.pieces.size() != out.size()) continue;
+        if (peer.pieces.size() != bundle.pieces_out.size()) continue;
         for (const lt::piece_index_t piece : info->piece_range()) {
-            if (peer.pieces[piece]) out.set_bit(piece);
+            if (peer.pieces[piece]) bundle.pieces_out.set_bit(piece);
         }
     }
-    if (!out.all_set()) return;
-    // Every piece is at some peer: they can finish from each other, and the
+    if (!bundle.pieces_out.all_set()) return;
+    // Every piece went out: the peers can finish from each other, and the
     // origin now serves whatever is asked like any seed (to a latecomer a
     // super-seeding origin looks like a peer with two pieces).
     bundle.super_seeding = false;
+    bundle.pieces_out.clear();
     bundle.handle.unset_flags(lt::torrent_flags::super_seeding);
-    spdlog::info("{}: one full copy is out among {} peers; initial seeding ends", name_of(bundle.id), peers.size());
+    spdlog::info("{}: one full copy is out; initial seeding ends", name_of(bundle.id));
 }
 
 void Swarm::Impl::request_resume_save(SwarmBundle& bundle) {

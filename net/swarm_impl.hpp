@@ -13,6 +13,7 @@
 #include <boost/asio/thread_pool.hpp>
 #include <libtorrent/add_torrent_params.hpp>
 #include <libtorrent/alert.hpp>
+#include <libtorrent/bitfield.hpp>
 #include <libtorrent/ip_filter.hpp>
 #include <libtorrent/session.hpp>
 #include <libtorrent/torrent_handle.hpp>
@@ -36,6 +37,8 @@ struct SwarmBundle {
     bool pin_when_ready = false;
     bool held = false;           // fetch added with FetchOptions::hold, not yet released
     bool super_seeding = false;  // seed in initial-seeding mode, until one full copy is out
+    // Pieces seen at some peer while super-seeding, including peers gone since.
+    libtorrent::typed_bitfield<libtorrent::piece_index_t> pieces_out;
     // Tells a verification result apart from one for an earlier add of the same id.
     std::uint64_t generation = 0;
     std::int64_t last_uploaded = 0;

@@ -50,6 +50,24 @@ TEST_CASE("a super-seeding origin sends about one copy and its fetchers finish w
     // 2-3 x S; super-seeding sends each piece once until every piece is out.
     CHECK(uploaded >= size);
     CHECK(uploaded < size * 3 / 2);
+
+    // One full copy is out, so initial seeding has ended: a latecomer alone
+    // with the origin downloads at once instead of being offered a piece at
+    // a time after libtorrent's 10 s delay. (The origin looks at its peers
+    // every progress_interval, 200 ms here; give it one look first.)
+    run_for(io, 1s);
+    for (auto& fetcher : fetchers)
+        fetcher->swarm->stop();
+    auto latecomer = start_node(io, "127.0.4.20", dir / "late");
+    const auto start = std::chrono::steady_clock::now();
+    REQUIRE(latecomer->swarm->fetch(*id, dir / "late-staging", fetch_from({origin->endpoint()})));
+    REQUIRE(run_until(
+        io, [&] { return latecomer->is_ready(*id) || latecomer->failed.contains(*id); }, 20s));
+    REQUIRE_FALSE(latecomer->failed.contains(*id));
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    WARN("latecomer alone with the origin ready in " << seconds << " s");
+    CHECK(seconds < 5);
+    CHECK(snapshot_tree(dir / "late-staging") == expected);
 }
 
 TEST_CASE("a held fetch joins the swarm but downloads only after release", "[swarm]") {
