@@ -210,7 +210,13 @@ void AgentDaemon::schedule_wake(std::optional<Timestamp> at) {
     if (!at || stopping_) return;
     const auto delay = std::max(std::chrono::seconds(0), *at - options_.clock());
     // Timers past a day are re-armed on the way: the clock may be adjusted.
-    wake_timer_.expires_after(std::min<std::chrono::seconds>(delay + std::chrono::seconds(1), std::chrono::hours(24)));
+    const auto expiry = std::chrono::steady_clock::now() +
+                        std::min<std::chrono::seconds>(delay + std::chrono::seconds(1), std::chrono::hours(24));
+    // Several parts ask for a wake (the apply pipeline, the reboot plan): an
+    // earlier one still pending is kept, or the later request would lose it.
+    const auto pending = wake_timer_.expiry();
+    if (pending > std::chrono::steady_clock::now() && pending <= expiry) return;
+    wake_timer_.expires_at(expiry);
     std::weak_ptr<bool> alive = alive_;
     wake_timer_.async_wait([this, alive](boost::system::error_code error) {
         if (error || alive.expired()) return;
