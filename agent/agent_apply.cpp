@@ -138,6 +138,7 @@ void AgentDaemon::work_on_rollout(const rollout::Manifest& manifest, const Eligi
         case HostState::waiting:
             if (!refusal.empty()) return;  // never applied, whatever the manifest says: the batch stops here
             if (eligibility.may_download && due) start_download(bundle);
+            else if (!eligibility.aborted && eligibility.wave && due) join_early(bundle);
             if (eligibility.may_download) batch_active_ = true;
             earlier_pending = true;
             continue;
@@ -160,11 +161,33 @@ void AgentDaemon::work_on_rollout(const rollout::Manifest& manifest, const Eligi
     }
 }
 
-void AgentDaemon::start_download(BundleJournal& bundle) {
-    if (!joined_ && member_->node().members().size() <= 1) {
-        // Not in the fleet yet: no peer could be found; try once joined.
+// Joins the bundle's swarm before this host's wave opens, downloading
+// nothing: peers connect, the metadata arrives and the origin can plan which
+// pieces to offer, so the download runs at line rate from the moment the wave
+// opens (see docs/swarm.md). The journal is not touched: nothing changed here.
+void AgentDaemon::join_early(const BundleJournal& bundle) {
+    if (fetching_.contains(bundle.id) || held_.contains(bundle.id)) return;
+    net::FetchOptions options;
+    options.hold = true;
+    auto fetched = member_->fetch(bundle.id, state_.bundle(bundle.id), options);
+    if (!fetched) {
+        spdlog::debug("bundle {}: cannot join its swarm early: {}", bundle_name(bundle.id), fetched.error().message());
+        return;
     }
+    held_.insert(bundle.id);
+}
+
+void AgentDaemon::start_download(BundleJournal& bundle) {
     const auto staging = state_.bundle(bundle.id);
+    if (held_.contains(bundle.id)) {
+        held_.erase(bundle.id);
+        if (auto released = member_->swarm().release(bundle.id); released) {
+            fetching_.insert(bundle.id);
+            spdlog::info("bundle {}: downloading (joined its swarm early)", bundle_name(bundle.id));
+            set_state(bundle, rollout::HostState::downloading, now());
+            return;
+        }
+    }
     auto fetched = member_->fetch(bundle.id, staging, {});
     if (!fetched && !fetched.error().is(Errc::already_exists)) {
         spdlog::warn("bundle {}: cannot start the download: {}", bundle_name(bundle.id), fetched.error().message());
@@ -199,6 +222,7 @@ void AgentDaemon::on_bundle_ready(const rollout::BundleId& id) {
 
 void AgentDaemon::on_bundle_failed(const rollout::BundleId& id, const Error& error) {
     fetching_.erase(id);
+    held_.erase(id);
     JournalState next = journal_->state();
     for (auto& rollout : next.rollouts) {
         for (auto& bundle : rollout.bundles) {

@@ -74,6 +74,7 @@ private:
     void sync_rollouts(JournalState& next);
     void work_on_rollout(const rollout::Manifest& manifest, const Eligibility& eligibility, JournalState& next);
     void start_download(BundleJournal& bundle);
+    void join_early(const BundleJournal& bundle);
     void on_bundle_ready(const rollout::BundleId& id);
     void on_bundle_failed(const rollout::BundleId& id, const Error& error);
     void start_step(const std::string& rollout_id, const rollout::BundleId& bundle, std::string_view step,
@@ -118,6 +119,7 @@ private:
     std::map<std::string, rollout::ControlRecord> controls_;  // verified, latest per rollout id
     bool batch_active_ = false;  // some bundle of an active rollout is being fetched or applied
     std::set<rollout::BundleId> fetching_;  // handed to the swarm in this process
+    std::set<rollout::BundleId> held_;      // joined before the wave opens, downloading nothing yet
     std::map<rollout::BundleId, std::pair<std::uint64_t, std::uint64_t>> progress_;  // done, total
     std::unique_ptr<net::FleetMember> member_;
     std::unique_ptr<StepWorker> worker_;
