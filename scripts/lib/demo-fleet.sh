@@ -119,11 +119,14 @@ done
 echo "demo: enrolled $AGENTS agents (test ring: demo-01..02, tier1: demo-03..07, tier2: demo-08..12)"
 
 # ---- the bundle: writes a versioned file under the sandbox, needs a reboot --
-BUNDLE=$DEMO/bundle
-mkdir -p "$BUNDLE"
-cat > "$BUNDLE/bundle.toml" <<'TOML'
+# make_bundle DIR VERSION: prints the bundle id once created and approved by 2 of 3.
+# Its install fails where the sandbox holds etc/demo/fail-install (the failure scenario).
+make_bundle() {
+    local dir=$1 version=$2 id
+    mkdir -p "$dir"
+    cat > "$dir/bundle.toml" <<TOML
 name = "demo-openssl"
-version = "3.0.22-1"
+version = "$version"
 priority = "critical"
 category = "security"
 description = "the demo patch: writes /etc/demo/openssl.version"
@@ -133,25 +136,39 @@ install = { command = "./install.sh", timeout = "1m" }
 verify = { command = "./verify.sh", timeout = "1m" }
 rollback = { command = "./rollback.sh", timeout = "1m" }
 TOML
-cat > "$BUNDLE/install.sh" <<'SH'
+    cat > "$dir/install.sh" <<SH
 #!/bin/sh
 set -e
-mkdir -p "$PATCHWAVE_ROOT/etc/demo"
-echo "3.0.22-1" > "$PATCHWAVE_ROOT/etc/demo/openssl.version"
+if [ -e "\$PATCHWAVE_ROOT/etc/demo/fail-install" ] && [ "$version" = "3.0.22-1" ]; then
+    echo "demo: simulated install failure (no space left on device)" >&2
+    exit 3
+fi
+mkdir -p "\$PATCHWAVE_ROOT/etc/demo"
+echo "$version" > "\$PATCHWAVE_ROOT/etc/demo/openssl.version"
 SH
-cat > "$BUNDLE/verify.sh" <<'SH'
+    cat > "$dir/verify.sh" <<SH
 #!/bin/sh
-grep -qx "3.0.22-1" "$PATCHWAVE_ROOT/etc/demo/openssl.version"
+grep -qx "$version" "\$PATCHWAVE_ROOT/etc/demo/openssl.version"
 SH
-cat > "$BUNDLE/rollback.sh" <<'SH'
+    cat > "$dir/rollback.sh" <<'SH'
 #!/bin/sh
 rm -f "$PATCHWAVE_ROOT/etc/demo/openssl.version"
 SH
-chmod +x "$BUNDLE"/*.sh
-ID=$("$P" bundle create "$BUNDLE")
-"$P" bundle approve "$ID" --key "$PATCHWAVE_HOME/keys/approver-1.key" --change CHG-2026-1123 --note "reviewed" >/dev/null
-"$P" bundle approve "$ID" --key "$PATCHWAVE_HOME/keys/approver-2.key" --change CHG-2026-1123 --note "tested" >/dev/null
-echo "demo: bundle ${ID:0:12} created and approved by 2 of 3 approvers"
+    chmod +x "$dir"/*.sh
+    id=$("$P" bundle create "$dir")
+    "$P" bundle approve "$id" --key "$PATCHWAVE_HOME/keys/approver-1.key" --change CHG-2026-1123 --note "reviewed" >/dev/null
+    "$P" bundle approve "$id" --key "$PATCHWAVE_HOME/keys/approver-2.key" --change CHG-2026-1123 --note "tested" >/dev/null
+    echo "$id"
+}
+VERSION=3.0.22-1
+ID=$(make_bundle "$DEMO/bundle" "$VERSION")
+echo "demo: bundle ${ID:0:12} ($VERSION) created and approved by 2 of 3 approvers"
+
+# The failure scenario (the e2e test): the install fails on two tier1 hosts.
+SCENARIO=${PATCHWAVE_DEMO_SCENARIO:-demo}
+if [[ "$SCENARIO" == failure ]]; then
+    for host in demo-05 demo-06; do mkdir -p "$DEMO/agents/$host/root/etc/demo" && touch "$DEMO/agents/$host/root/etc/demo/fail-install"; done
+fi
 
 # ---- start serve and the agents ----------------------------------------------
 "$P" serve --config "$DEMO/serve.toml" > "$DEMO/serve.log" 2>&1 &
@@ -188,6 +205,44 @@ TOML
 sleep 2
 "$P" rollout publish "$DEMO/rollout.toml" >/dev/null
 echo "demo: rollout demo-2026-11 published (3 waves); watching it"
+
+status_field() {  # python expression over r, the rollout's status JSON
+    "$P" status demo-2026-11 --json 2>/dev/null | python3 -c "import json,sys; r=json.load(sys.stdin)[0]; print($1)" 2>/dev/null || echo "?"
+}
+
+if [[ "$SCENARIO" == failure ]]; then
+    # The failures in tier1 cross its 0% failure threshold: serve pauses the
+    # rollout by itself, and tier2 never opens.
+    start=$(date +%s)
+    until [[ "$(status_field 'r["phase"]')" == paused ]]; do
+        (( $(date +%s) - start <= LIMIT_SECONDS )) || die "the rollout never auto-paused"
+        sleep 0.5
+    done
+    "$P" status demo-2026-11
+    sleep 3  # nothing may move on while paused
+    [[ "$(status_field 'r["waves"][2]["open"]')" == False ]] || die "tier2 opened although the rollout auto-paused"
+    [[ "$(status_field 'r["waves"][2]["counts"]["installed"] + r["waves"][2]["counts"]["installing"]')" == 0 ]] \
+        || die "a tier2 host installed although the rollout auto-paused"
+    "$P" audit --rollout demo-2026-11 --json > "$DEMO/audit-paused.json"
+    python3 - "$DEMO/audit-paused.json" <<'PY' || die "the audit does not name the failed hosts and the reason"
+import json, sys
+audit = json.load(open(sys.argv[1]))[0]
+failed = {entry["host"]: entry for entry in audit["failed"]}
+assert set(failed) == {"demo-05", "demo-06"}, failed
+for entry in failed.values():
+    bundle = entry["bundles"][0]
+    assert bundle["step"] == "install" and "exit code 3" in bundle["reason"] and bundle["rolled_back"], entry
+PY
+    "$P" audit --rollout demo-2026-11
+    "$P" events --rollout demo-2026-11 | grep -q "auto-paused" || die "no auto-paused event"
+    # A fixed bundle, published as a new version of the rollout, then resume.
+    VERSION=3.0.22-2
+    ID=$(make_bundle "$DEMO/bundle-fixed" "$VERSION")
+    sed -i "s/^bundles = .*/bundles = [\"${ID:0:16}\"]/" "$DEMO/rollout.toml"
+    "$P" rollout publish "$DEMO/rollout.toml" >/dev/null
+    "$P" rollout resume demo-2026-11 --reason "fixed bundle ${ID:0:12} published" >/dev/null
+    echo "demo: fixed bundle ${ID:0:12} ($VERSION) published and the rollout resumed"
+fi
 
 # ---- watch the waves advance; one tier1 host defers its reboot once ---------
 DEFER_HOST=demo-04
@@ -230,7 +285,7 @@ echo "---- events ----"
 # Every sandbox has the file, every host rebooted once, the deferral happened.
 for i in $(seq 1 $AGENTS); do
     dir=$DEMO/agents/$(printf "demo-%02d" "$i")
-    grep -qx "3.0.22-1" "$dir/root/etc/demo/openssl.version" 2>/dev/null || die "$dir: the patched file is missing"
+    grep -qx "$VERSION" "$dir/root/etc/demo/openssl.version" 2>/dev/null || die "$dir: the patched file is missing"
     [[ -s "$dir/reboots.log" ]] || die "$dir never rebooted"
 done
 (( deferred == 1 )) || die "$DEFER_HOST never got to defer its reboot"
