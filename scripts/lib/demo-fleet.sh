@@ -184,6 +184,8 @@ for i in $(seq 1 $AGENTS); do
     PIDS+=($!)
 done
 
+TEST_SOAK=3s
+[[ "$SCENARIO" == operator ]] && TEST_SOAK=1h  # only an operator's advance opens tier1
 cat > "$DEMO/rollout.toml" <<TOML
 name = "demo-2026-11"
 bundles = ["${ID:0:16}"]
@@ -193,7 +195,7 @@ max_reboot_deferrals = 2
 [[wave]]
 name = "test"
 select = { ring = "test" }
-soak = "3s"
+soak = "$TEST_SOAK"
 [[wave]]
 name = "tier1"
 select = { ring = "tier1" }
@@ -209,6 +211,42 @@ echo "demo: rollout demo-2026-11 published (3 waves); watching it"
 status_field() {  # python expression over r, the rollout's status JSON
     "$P" status demo-2026-11 --json 2>/dev/null | python3 -c "import json,sys; r=json.load(sys.stdin)[0]; print($1)" 2>/dev/null || echo "?"
 }
+
+wait_until() {  # wait_until WHAT PYTHON-EXPRESSION VALUE
+    local started=$(date +%s)
+    until [[ "$(status_field "$2")" == "$3" ]]; do
+        (( $(date +%s) - started <= LIMIT_SECONDS )) || die "$1 never happened"
+        sleep 0.5
+    done
+}
+
+if [[ "$SCENARIO" == operator ]]; then
+    # Operator control against real agents: the gate holds tier1 for the 1 h
+    # soak; pause; advance opens tier1 before the soak ends (and resumes);
+    # pause and abort stop everything else, and abort is final.
+    wait_until "the test ring installing" 'r["waves"][0]["counts"]["installed"]' 2
+    sleep 3
+    [[ "$(status_field 'r["open_wave"]')" == 1 ]] || die "the gate opened tier1 before its soak ended"
+    "$P" rollout pause demo-2026-11 --reason "change freeze" >/dev/null
+    wait_until "the pause" 'r["phase"]' paused
+    "$P" rollout advance demo-2026-11 --reason "soak waived by the change board" >/dev/null
+    wait_until "tier1 installing after the advance" 'r["waves"][1]["counts"]["installed"]' 5
+    "$P" rollout pause demo-2026-11 --reason "investigating" >/dev/null
+    "$P" rollout abort demo-2026-11 --reason "superseded" >/dev/null
+    wait_until "the abort" 'r["phase"]' aborted
+    if "$P" rollout resume demo-2026-11 >/dev/null 2>&1; then die "resume after abort was accepted"; fi
+    if "$P" rollout advance demo-2026-11 >/dev/null 2>&1; then die "advance after abort was accepted"; fi
+    sleep 5  # an aborted rollout moves no further
+    [[ "$(status_field 'r["waves"][2]["open"]')" == False ]] || die "tier2 opened after the abort"
+    for i in $(seq 8 $AGENTS); do
+        dir=$DEMO/agents/$(printf "demo-%02d" "$i")
+        [[ ! -e "$dir/root/etc/demo/openssl.version" ]] || die "$dir installed although tier2 never opened"
+    done
+    "$P" status demo-2026-11
+    "$P" events --rollout demo-2026-11
+    echo "demo: OK — operator pause, advance before the soak, pause and a final abort acted on the fleet"
+    exit 0
+fi
 
 if [[ "$SCENARIO" == failure ]]; then
     # The failures in tier1 cross its 0% failure threshold: serve pauses the
