@@ -19,6 +19,28 @@
 namespace patchwave::orchestrator {
 namespace {
 
+// A fixed-width bar of the wave's hosts by state: '#' installed, '!' failed,
+// '+' reboot-pending or verifying, '~' fetching or installing, '.' waiting or
+// silent. Each host gets its share of the 20 cells (rounded down, the rest
+// is '.'), so a glance shows how far a wave is and what holds it up.
+std::string progress_bar(const rollout::WaveProgress& wave) {
+    constexpr std::size_t kWidth = 20;
+    if (wave.targeted == 0) return "[" + std::string(kWidth, ' ') + "]";
+    using rollout::HostState;
+    const std::pair<std::size_t, char> parts[] = {
+        {wave.counts[HostState::installed], '#'},
+        {wave.counts[HostState::failed], '!'},
+        {wave.counts[HostState::reboot_pending] + wave.counts[HostState::verifying], '+'},
+        {wave.counts[HostState::downloading] + wave.counts[HostState::ready] + wave.counts[HostState::installing], '~'},
+    };
+    std::string bar;
+    for (const auto& [count, mark] : parts) bar.append(count * kWidth / wave.targeted, mark);
+    if (bar.size() > kWidth) bar.resize(kWidth);
+    bar.append(kWidth - bar.size(), '.');
+    return "[" + bar + "]";
+}
+
+
 using rollout::HostState;
 
 // The states CLI.md names for status, in display order.
@@ -100,6 +122,7 @@ void print_status(std::ostream& out, const std::vector<Evaluated>& items) {
         for (const auto& column : kColumns) headers.emplace_back(column.second);
         headers.emplace_back("silent");
         headers.emplace_back("gate");
+        headers.emplace_back("progress");
         Table table(headers);
         for (const auto& wave : item.state.waves) {
             std::vector<std::string> row{wave.name, wave.open ? "yes" : "no", std::to_string(wave.targeted)};
@@ -107,6 +130,7 @@ void print_status(std::ostream& out, const std::vector<Evaluated>& items) {
             row.push_back(std::to_string(wave.counts.silent));
             row.push_back(wave.passed ? "passed" : std::to_string(wave.counts[HostState::installed]) + "/" +
                                                         std::to_string(wave.installed_needed) + " installed");
+            row.push_back(progress_bar(wave));
             table.add(std::move(row));
         }
         table.print(out);
