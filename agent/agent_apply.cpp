@@ -4,9 +4,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_daemon.hpp"
+#include "agent/leftover_steps.hpp"
 #include "common/file_io.hpp"
 #include "crypto/sha256.hpp"
 #include "rollout/wave_assignment.hpp"
@@ -201,6 +204,35 @@ void AgentDaemon::start_download(BundleJournal& bundle) {
     }
 }
 
+// A restarted agent (a reboot, an upgrade) seeds the bundles it still holds
+// again, so the hosts of later waves can fetch from it rather than from the
+// orchestrator alone. Each copy is hashed first: one that no longer matches
+// its id (changed on disk) is not offered to anyone.
+void AgentDaemon::reseed_kept_bundles() {
+    using rollout::HostState;
+    std::set<rollout::BundleId> seen;
+    for (const auto& rollout : journal_->state().rollouts) {
+        for (const auto& bundle : rollout.bundles) {
+            if (bundle.state == HostState::waiting || bundle.state == HostState::downloading) continue;
+            if (!seen.insert(bundle.id).second) continue;
+            const auto directory = state_.bundle(bundle.id);
+            std::error_code ec;
+            if (!std::filesystem::is_directory(directory, ec)) continue;
+            auto seeded = member_->seed(directory);
+            if (!seeded) {
+                spdlog::warn("bundle {}: not seeding the kept copy in {}: {}", bundle_name(bundle.id),
+                             directory.string(), seeded.error().message());
+            } else if (*seeded != bundle.id) {
+                (void)member_->forget(*seeded);
+                spdlog::warn("bundle {}: the kept copy in {} no longer matches its id (it hashes to {}); not seeding it",
+                             bundle_name(bundle.id), directory.string(), bundle_name(*seeded));
+            } else {
+                spdlog::info("bundle {}: seeding the kept copy again", bundle_name(bundle.id));
+            }
+        }
+    }
+}
+
 void AgentDaemon::on_bundle_ready(const rollout::BundleId& id) {
     JournalState next = journal_->state();
     bool changed = false;
@@ -329,7 +361,8 @@ void AgentDaemon::start_step(const std::string& rollout_id, const rollout::Bundl
     request.environment = {{"PATCHWAVE_ROOT", options_.config.system_root},
                            {"PATCHWAVE_BUNDLE_ID", rollout::to_hex(id)},
                            {"PATCHWAVE_ROLLOUT_ID", rollout_id},
-                           {"PATCHWAVE_STEP", std::string(step)}};
+                           {"PATCHWAVE_STEP", std::string(step)},
+                           {std::string(kStepMarkerVariable), rollout::to_hex(host_.agent)}};
     request.log_file = state_.bundle_log(id);
     running_ = BundleRef{rollout_id, id};
     std::weak_ptr<bool> alive = alive_;

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <spdlog/spdlog.h>
 
+#include "agent/leftover_steps.hpp"
 #include "agent/trust_state.hpp"
 #include "common/file_io.hpp"
 #include "crypto/key_file.hpp"
@@ -131,6 +132,12 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     };
 
     check_boot();
+    // A step the last run was in the middle of may still be running (a
+    // SIGKILLed agent cannot stop it): it must be gone before recovery reruns
+    // or rolls it back. Nothing of this run has started yet.
+    if (const std::size_t left = kill_leftover_steps(rollout::to_hex(host_.agent)); left > 0)
+        spdlog::warn("stopped {} process(es) of a step the agent left running when it last stopped", left);
+    reseed_kept_bundles();
     spdlog::info("agent {} ({}) starting: wave labels {}, boot id {}", rollout::to_hex(host_.agent),
                  certificate_.host, certificate_.labels.size(), boot_id_);
     member_->join([this, alive](Status joined) {

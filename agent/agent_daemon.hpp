@@ -75,6 +75,7 @@ private:
     void work_on_rollout(const rollout::Manifest& manifest, const Eligibility& eligibility, JournalState& next);
     void start_download(BundleJournal& bundle);
     void join_early(const BundleJournal& bundle);
+    void reseed_kept_bundles();
     void on_bundle_ready(const rollout::BundleId& id);
     void on_bundle_failed(const rollout::BundleId& id, const Error& error);
     void start_step(const std::string& rollout_id, const rollout::BundleId& bundle, std::string_view step,
