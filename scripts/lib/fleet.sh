@@ -10,13 +10,16 @@
 #   ring_of I                         the ring label of agent I (override before fleet_init)
 #   host_of I / dir_of I              its host name (demo-01..) / its directory
 #   make_bundle DIR VERSION [REBOOT]  create a bundle (REBOOT: required|none), approve
-#                                     it 2 of 3, print its id (see the sandbox switches below)
+#                                     it 2 of 3, print its id (see the sandbox switches below);
+#                                     BUNDLE_PAYLOAD_KB=N adds N KiB of random payload
+#   fleet_agent_option I SECTION LINE add a line to a section of agent I's agent.toml
 #   write_rollout FILE NAME ID [TEST_SOAK]   a 3-wave rollout: test, tier1, tier2
 #   fleet_start_serve / fleet_kill_serve     (SIGKILL) / fleet_start_agents
 #   fleet_kill_agent I                SIGKILL agent I (its supervisor starts it again)
 #   status_field ROLLOUT EXPR         python over r, the rollout's `status --json`
 #   agent_field I EXPR                python over s, agent I's `status --json`
 #   wait_until WHAT ROLLOUT EXPR VALUE / wait_agent WHAT I EXPR VALUE
+#   wait_log WHAT I REGEX             until agent I's log has a line matching REGEX
 #   die REASON                        print the audit and the serve log, exit 1
 #
 # Sandbox switches, files under an agent's root that its bundles obey:
@@ -173,6 +176,9 @@ echo "rollback" >> "$PATCHWAVE_ROOT/var/log/demo-steps.log"
 rm -f "$PATCHWAVE_ROOT/etc/demo/openssl.version"
 SH
     chmod +x "$dir"/*.sh
+    if [[ -n "${BUNDLE_PAYLOAD_KB:-}" ]]; then
+        head -c "$((BUNDLE_PAYLOAD_KB * 1024))" /dev/urandom > "$dir/payload.bin"
+    fi
     id=$("$P" bundle create "$dir")
     "$P" bundle approve "$id" --key "$PATCHWAVE_HOME/keys/approver-1.key" --change CHG-2026-1123 --note "reviewed" >/dev/null
     "$P" bundle approve "$id" --key "$PATCHWAVE_HOME/keys/approver-2.key" --change CHG-2026-1123 --note "tested" >/dev/null
@@ -199,6 +205,10 @@ soak = "3s"
 name = "tier2"
 select = { ring = "tier2" }
 TOML
+}
+
+fleet_agent_option() {
+    sed -i "/^\[$2\]\$/a $3" "$(dir_of "$1")/agent.toml"
 }
 
 fleet_start_serve() {
@@ -259,5 +269,13 @@ wait_agent() {
     until [[ "$(agent_field "$2" "$3")" == "$4" ]]; do
         (( SECONDS - started <= FLEET_LIMIT )) || die "$1 never happened (waited ${FLEET_LIMIT}s)"
         sleep 0.3
+    done
+}
+
+wait_log() {
+    local started=$SECONDS
+    until grep -Eq "$3" "$(dir_of "$2")/agent.log" 2>/dev/null; do
+        (( SECONDS - started <= FLEET_LIMIT )) || die "$1 never happened (waited ${FLEET_LIMIT}s)"
+        sleep 0.2
     done
 }
