@@ -7,11 +7,11 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_daemon.hpp"
-#include "agent/control_socket.hpp"
 #include "agent/status_view.hpp"
 #include "common/file_io.hpp"
 #include "common/logging.hpp"
 #include "crypto/key_file.hpp"
+#include "net/line_socket.hpp"
 
 namespace patchwave::agent {
 namespace {
@@ -73,8 +73,10 @@ Status run_command_daemon(const rollout::AgentConfig& config, const std::string&
 
 Result<json> ask(const rollout::AgentConfig& config, const json& request) {
     StateDir state{config.state_dir};
-    auto answer = control_request(state.control_socket(), request.dump());
-    if (!answer) return std::unexpected(answer.error());
+    auto answer = net::line_socket_request(state.control_socket(), request.dump(), std::chrono::seconds(10));
+    if (!answer && answer.error().is(Errc::not_found))
+        return fail(Errc::not_found, "no agent is running (control socket " + answer.error().message() + ")");
+    if (!answer) return std::unexpected(answer.error().with_context("the agent's control socket"));
     json parsed = json::parse(*answer, nullptr, false);
     if (parsed.is_discarded() || !parsed.is_object()) return fail(Errc::io, "the agent sent an answer that is not JSON");
     if (!parsed.value("ok", false)) return fail(Errc::state, parsed.value("error", std::string("refused")));

@@ -85,7 +85,7 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     host_.offset = config.utc_offset;
 
     worker_ = std::make_unique<StepWorker>(io_.get_executor());
-    auto control = ControlServer::open(io_, state_.control_socket(),
+    auto control = net::LineSocketServer::open(io_, state_.control_socket(),
                                        [this](const std::string& request) { return handle_control(request); });
     if (!control) return std::unexpected(control.error());
     control_ = std::move(*control);

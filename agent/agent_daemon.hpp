@@ -13,13 +13,13 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "agent/control_socket.hpp"
 #include "agent/eligibility.hpp"
 #include "agent/journal.hpp"
 #include "agent/reboot_manager.hpp"
 #include "agent/state_dir.hpp"
 #include "agent/step_worker.hpp"
 #include "crypto/keys.hpp"
+#include "net/line_socket.hpp"
 #include "net/fleet/fleet_member.hpp"
 #include "rollout/agent_config.hpp"
 #include "rollout/bundle_meta.hpp"
@@ -124,7 +124,7 @@ private:
     std::map<rollout::BundleId, std::pair<std::uint64_t, std::uint64_t>> progress_;  // done, total
     std::unique_ptr<net::FleetMember> member_;
     std::unique_ptr<StepWorker> worker_;
-    std::unique_ptr<ControlServer> control_;
+    std::unique_ptr<net::LineSocketServer> control_;
     std::optional<BundleRef> running_;  // the bundle whose command the worker runs
     std::string reboot_reason_;
     bool reboot_running_ = false;

@@ -115,7 +115,7 @@ Status ServeDaemon::open() {
         spdlog::info("gossip now holds trust root v{}", root.version);
     };
 
-    auto socket = ServeSocket::open(io_, serve_socket_path(home_path),
+    auto socket = net::LineSocketServer::open(io_, serve_socket_path(home_path),
                                     [this](const std::string& line) { return handle_request(line); });
     if (!socket) return std::unexpected(socket.error());
     socket_ = std::move(*socket);

@@ -19,11 +19,11 @@
 
 #include "common/error.hpp"
 #include "common/timestamp.hpp"
+#include "net/line_socket.hpp"
 #include "net/fleet/fleet_member.hpp"
 #include "orchestrator/home.hpp"
 #include "orchestrator/serve_config.hpp"
 #include "orchestrator/serve_events.hpp"
-#include "orchestrator/serve_socket.hpp"
 #include "rollout/gate.hpp"
 #include "rollout/status_record.hpp"
 
@@ -101,7 +101,7 @@ private:
     std::unique_ptr<HookRunner> hooks_;
     std::unique_ptr<EventRecorder> events_;
     std::unique_ptr<net::FleetMember> member_;
-    std::unique_ptr<ServeSocket> socket_;
+    std::unique_ptr<net::LineSocketServer> socket_;
 
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer poll_timer_;
