@@ -15,28 +15,15 @@
 #include "gossip_asio/member_identity.hpp"
 #include "net/fleet/fleet_member.hpp"
 #include "rollout/document_fixtures.hpp"
+#include "support/io_loop.hpp"
 #include "support/temp_dir.hpp"
 
 namespace patchwave::net::testing {
 
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
-
-/// Runs `io` in short slices until `done()` holds or `limit` passes; true when done() held.
-inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= end) return false;
-        io.restart();
-        io.run_for(10ms);
-    }
-    return true;
-}
-
-inline void run_for(boost::asio::io_context& io, std::chrono::milliseconds span) {
-    (void)run_until(
-        io, [] { return false; }, span);
-}
+using patchwave::testing::run_for;
+using patchwave::testing::run_until;
 
 inline rollout::Endpoint loopback(std::uint8_t last, std::uint16_t port = 0) {
     return rollout::Endpoint{"127.0.0." + std::to_string(last), port, rollout::Endpoint::Kind::ipv4};

@@ -13,8 +13,12 @@
 
 #include "net/gossip/address.hpp"
 #include "net/gossip/transport.hpp"
+#include "support/io_loop.hpp"
 
 namespace patchwave::net::gossip::testing {
+
+using patchwave::testing::run_for;
+using patchwave::testing::run_until;
 
 /// 127.0.0.`last`: every test endpoint binds its own loopback address.
 inline Address loopback(std::uint8_t last, std::uint16_t port = 0) {
@@ -26,23 +30,6 @@ inline Bytes bytes_of(std::string_view text) {
 }
 inline std::string text_of(ByteView bytes) {
     return std::string(bytes.begin(), bytes.end());
-}
-
-/// Runs `io` in short slices until `done()` holds or `limit` passes; true when done() held.
-inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= end) return false;
-        io.restart();
-        io.run_for(std::chrono::milliseconds(5));
-    }
-    return true;
-}
-
-/// Runs `io` for `span` of real time.
-inline void run_for(boost::asio::io_context& io, std::chrono::milliseconds span) {
-    run_until(
-        io, [] { return false; }, span);
 }
 
 /// Records datagrams and requests; answers requests with `reply` (empty:

@@ -21,9 +21,12 @@
 #include "rollout/control_record.hpp"
 #include "rollout/manifest.hpp"
 #include "rollout/status_record.hpp"
+#include "support/io_loop.hpp"
 
 using namespace patchwave;
 using namespace std::chrono_literals;
+using patchwave::testing::run_for;
+using patchwave::testing::run_until;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
@@ -37,23 +40,6 @@ constexpr std::uint16_t kServeSwarmPort = 26881;
 
 Timestamp wall_now() {
     return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-}
-
-// Runs the loop in short slices until `done` or the timeout: bounded in time.
-template <class Done>
-bool run_until(boost::asio::io_context& io, Done&& done, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() >= deadline) return false;
-        io.restart();
-        io.run_for(20ms);
-    }
-    return true;
-}
-
-void run_for(boost::asio::io_context& io, std::chrono::milliseconds duration) {
-    run_until(
-        io, [] { return false; }, duration);
 }
 
 class ServeProcess {
