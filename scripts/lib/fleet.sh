@@ -13,7 +13,8 @@
 #                                     it 2 of 3, print its id (see the sandbox switches below);
 #                                     BUNDLE_PAYLOAD_KB=N adds N KiB of random payload
 #   fleet_agent_option I SECTION LINE add a line to a section of agent I's agent.toml
-#   write_rollout FILE NAME ID [TEST_SOAK]   a 3-wave rollout: test, tier1, tier2
+#   write_rollout FILE NAME ID [TEST_SOAK] [TIER1_SOAK]   a 3-wave rollout: test, tier1,
+#                                     tier2 (soaks 3s; ROLLOUT_EXTRA=lines adds top-level keys)
 #   fleet_start_serve / fleet_kill_serve     (SIGKILL) / fleet_start_agents
 #   fleet_kill_agent I                SIGKILL agent I (its supervisor starts it again)
 #   status_field ROLLOUT EXPR         python over r, the rollout's `status --json`
@@ -186,13 +187,14 @@ SH
 }
 
 write_rollout() {
-    local file=$1 name=$2 id=$3 test_soak=${4:-3s}
+    local file=$1 name=$2 id=$3 test_soak=${4:-3s} tier1_soak=${5:-3s}
     cat > "$file" <<TOML
 name = "$name"
 bundles = ["${id:0:16}"]
 expires = "2099-01-01T00:00:00Z"
 reboot_deadline = "10m"
 max_reboot_deferrals = 2
+${ROLLOUT_EXTRA:-}
 [[wave]]
 name = "test"
 select = { ring = "test" }
@@ -200,7 +202,7 @@ soak = "$test_soak"
 [[wave]]
 name = "tier1"
 select = { ring = "tier1" }
-soak = "3s"
+soak = "$tier1_soak"
 [[wave]]
 name = "tier2"
 select = { ring = "tier2" }

@@ -28,26 +28,7 @@ TOML
 ID=$("$P" bundle create "$FLEET/bundle")
 "$P" bundle approve "$ID" --key "$PATCHWAVE_HOME/keys/approver-1.key" --change CHG-EMERG-1 --note "exploited in the wild" >/dev/null
 
-write_rollout() {
-    cat > "$FLEET/rollout.toml" <<TOML
-name = "$R"
-bundles = ["${ID:0:16}"]
-expires = "2099-01-01T00:00:00Z"
-emergency = $1
-[[wave]]
-name = "test"
-select = { ring = "test" }
-soak = "1h"
-[[wave]]
-name = "tier1"
-select = { ring = "tier1" }
-soak = "1h"
-[[wave]]
-name = "tier2"
-select = { ring = "tier2" }
-TOML
-}
-write_rollout false
+ROLLOUT_EXTRA="emergency = false" write_rollout "$FLEET/rollout.toml" $R "$ID" 1h 1h
 set +e
 "$P" rollout publish "$FLEET/rollout.toml" > "$FLEET/refused.txt" 2>&1
 code=$?
@@ -58,7 +39,7 @@ echo "e2e: normal rollout refused (exit $code): $(head -n 1 "$FLEET/refused.txt"
 
 fleet_start_serve
 fleet_start_agents
-write_rollout true
+ROLLOUT_EXTRA="emergency = true" write_rollout "$FLEET/rollout.toml" $R "$ID" 1h 1h
 sleep 2
 published=$SECONDS
 "$P" rollout publish "$FLEET/rollout.toml" >/dev/null

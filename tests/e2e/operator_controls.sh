@@ -19,22 +19,7 @@ ID=$(BUNDLE_PAYLOAD_KB=1024 make_bundle "$FLEET/bundle" 3.0.22-1 none)
 fleet_agent_option $SLOW swarm 'download_limit = "128KiB/s"'
 fleet_start_serve
 fleet_start_agents
-cat > "$FLEET/rollout.toml" <<TOML
-name = "$R"
-bundles = ["${ID:0:16}"]
-expires = "2099-01-01T00:00:00Z"
-[[wave]]
-name = "test"
-select = { ring = "test" }
-soak = "1h"
-[[wave]]
-name = "tier1"
-select = { ring = "tier1" }
-soak = "1h"
-[[wave]]
-name = "tier2"
-select = { ring = "tier2" }
-TOML
+write_rollout "$FLEET/rollout.toml" $R "$ID" 1h 1h
 sleep 2
 "$P" rollout publish "$FLEET/rollout.toml" >/dev/null
 
