@@ -76,6 +76,22 @@ std::vector<FailedBundle> failed_bundles(const Manifest& manifest, const HostVie
 
 }  // namespace
 
+std::vector<RefusedEntry> collect_refusals(std::span<const HostView> hosts, const Manifest* concerning) {
+    std::vector<RefusedEntry> out;
+    for (const HostView& host : hosts) {
+        if (!host.status)
+            continue;
+        for (const Refusal& refusal : host.status->refused) {
+            if (concerning == nullptr || subject_concerns(refusal.subject, *concerning))
+                out.push_back({host.host, host.agent, refusal});
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const RefusedEntry& a, const RefusedEntry& b) {
+        return std::tie(a.host, a.agent, a.refusal.subject) < std::tie(b.host, b.agent, b.refusal.subject);
+    });
+    return out;
+}
+
 std::vector<DriftEntry> collect_drift(std::span<const HostView> hosts) {
     std::vector<DriftEntry> out;
     for (const HostView& host : hosts)
@@ -174,6 +190,7 @@ AuditReport audit_rollout(const Manifest& manifest, std::span<const HostView> ho
         if (ours)
             report.mirror_gaps.push_back(std::move(gap));
     }
+    report.refused = collect_refusals(hosts, options.all_refusals ? nullptr : &manifest);
     return report;
 }
 

@@ -13,6 +13,7 @@
 #include "rollout/host_view.hpp"
 #include "rollout/ids.hpp"
 #include "rollout/manifest.hpp"
+#include "rollout/refusal.hpp"
 #include "rollout/status_record.hpp"
 
 namespace patchwave::rollout {
@@ -22,6 +23,9 @@ struct AuditOptions {
     Duration silence_timeout = std::chrono::minutes(15);
     /// Hosts this selects are the test ring of the mirror check.
     LabelSelector test_ring{{"ring", "test"}};
+    /// false: `refused` lists only refusals that concern the audited rollout
+    /// (subject_concerns); true: every host's refusals (`audit` over all rollouts).
+    bool all_refusals = false;
 };
 
 /// Who an entry is about; every group is sorted by host name, then agent id.
@@ -81,6 +85,14 @@ struct MirrorGap {
     std::vector<std::string> hosts;  ///< the non-test-ring hosts that have it, sorted
 };
 
+/// One refusal from one host's latest status.
+struct RefusedEntry {
+    std::string host;
+    AgentId agent{};
+    Refusal refusal;
+    friend bool operator==(const RefusedEntry&, const RefusedEntry&) = default;
+};
+
 struct AuditReport {
     std::string rollout_id;
     std::vector<FailedHost> failed;
@@ -90,6 +102,7 @@ struct AuditReport {
     std::vector<SilentHost> silent;
     std::vector<DriftEntry> drift;
     std::vector<MirrorGap> mirror_gaps;
+    std::vector<RefusedEntry> refused;
     std::size_t targeted = 0;
     std::size_t installed = 0;  ///< targeted, installed and not silent (the ones not listed)
 };
@@ -98,9 +111,15 @@ struct AuditReport {
 /// selects are not targeted and not listed). A silent host is listed only
 /// as silent, whatever it last said, including "installed": an installation
 /// nobody can confirm any more needs a look. Drift covers the targeted hosts;
-/// the mirror check covers the manifest's bundles over all `hosts`.
+/// the mirror check covers the manifest's bundles over all `hosts`;
+/// refusals cover all `hosts` (see AuditOptions::all_refusals).
 AuditReport audit_rollout(const Manifest& manifest, std::span<const HostView> hosts, Timestamp now,
                           const AuditOptions& options = {});
+
+/// The refusals in every host's latest status (targeted or not, silent or
+/// not), sorted by host, agent, then subject; only those that concern
+/// `concerning` when it is given.
+std::vector<RefusedEntry> collect_refusals(std::span<const HostView> hosts, const Manifest* concerning = nullptr);
 
 /// Drift findings of every host, sorted by host, agent, then path.
 std::vector<DriftEntry> collect_drift(std::span<const HostView> hosts);

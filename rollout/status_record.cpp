@@ -1,6 +1,7 @@
 #include "rollout/status_record.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "common/hex.hpp"
@@ -194,7 +195,7 @@ std::string StatusRecord::to_json() const {
     put_time(reboot_json, "scheduled_for", reboot.scheduled_for);
     nlohmann::json drift_list = nlohmann::json::array();
     for (const auto& finding : drift) drift_list.push_back(drift_json(finding));
-    const nlohmann::json document = {
+    nlohmann::json document = {
         {"agent", to_hex(agent)},
         {"sequence", sequence},
         {"boot_id", boot_id},
@@ -203,6 +204,13 @@ std::string StatusRecord::to_json() const {
         {"reboot", std::move(reboot_json)},
         {"drift", std::move(drift_list)},
     };
+    // Left out when empty: an orchestrator from before the field refuses
+    // unknown keys, and so still reads statuses of hosts that refused nothing.
+    if (!refused.empty()) {
+        nlohmann::json refused_list = nlohmann::json::array();
+        for (const auto& refusal : refused) refused_list.push_back(refusal_to_json(refusal));
+        document["refused"] = std::move(refused_list);
+    }
     return detail::dump_json(document);
 }
 
@@ -250,6 +258,17 @@ Result<StatusRecord> StatusRecord::parse_json(std::string_view body) {
         auto finding = parse_drift((**drift)[i], "drift[" + std::to_string(i) + "]");
         if (!finding) return context(finding.error());
         record.drift.push_back(std::move(*finding));
+    }
+    auto refused = fields->optional_value("refused");
+    if (!refused) return context(refused.error());
+    if (*refused != nullptr) {
+        auto list = detail::read_array(*fields, "refused", kMaxRefusals);
+        if (!list) return context(list.error());
+        for (std::size_t i = 0; i < (*list)->size(); ++i) {
+            auto refusal = refusal_from_json((**list)[i], "refused[" + std::to_string(i) + "]");
+            if (!refusal) return context(refusal.error());
+            record.refused.push_back(std::move(*refusal));
+        }
     }
     if (auto finished = fields->finish(); !finished) return context(finished.error());
     return record;

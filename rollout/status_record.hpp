@@ -15,6 +15,7 @@
 #include "rollout/certificate.hpp"
 #include "rollout/host_state.hpp"
 #include "rollout/ids.hpp"
+#include "rollout/refusal.hpp"
 
 namespace patchwave::rollout {
 
@@ -64,6 +65,7 @@ struct StatusRecord {
     static constexpr std::size_t kMaxRollouts = 64;
     static constexpr std::size_t kMaxBundlesPerRollout = 64;
     static constexpr std::size_t kMaxDriftFindings = 256;
+    static constexpr std::size_t kMaxRefusals = 16;
 
     AgentId agent{};
     std::uint64_t sequence = 1;  ///< per agent, strictly rising
@@ -72,6 +74,10 @@ struct StatusRecord {
     std::vector<RolloutStatus> rollouts;
     RebootStatus reboot;
     std::vector<DriftFinding> drift;
+    /// What this agent refused lately, oldest first (at most kMaxRefusals).
+    /// JSON key "refused", written only when not empty and optional on
+    /// parse, so statuses from agents before it still parse.
+    std::vector<Refusal> refused;
 
     std::string to_json() const;
     static Result<StatusRecord> parse_json(std::string_view body);

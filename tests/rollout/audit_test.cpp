@@ -248,3 +248,33 @@ TEST_CASE("the fleet mirror check covers bundles of every rollout", "[rollout][a
     REQUIRE(fleet.size() == 1);
     CHECK(fleet[0].bundle == bundle_id(7));
 }
+
+TEST_CASE("refusals of this rollout and its bundles are listed per host", "[rollout][audit]") {
+    // Every host's refusals, targeted or not; other rollouts' refusals only in the fleet-wide audit.
+    const Manifest manifest = two_waves();
+    HostView prod = make_host("prod-1", 1, "prod", HostState::installed, HostState::installed);
+    const Refusal forged{manifest_subject(manifest.rollout_id, 9), "manifest: release role: 0 of 1 required signatures",
+                         kNow - std::chrono::minutes(5), kNow - std::chrono::minutes(1), 4};
+    const Refusal other{manifest_subject("someone-else", 1), "manifest \"someone-else\" v1: expired at x",
+                        kNow, kNow, 1};
+    const Refusal bundle{bundle_subject(bundle_id(2), "someone-else"), "bundle: 1 of 2 required approvals", kNow, kNow,
+                         1};
+    prod.status->refused = {other, forged};
+    HostView outside = make_host("db-1", 3, "none", HostState::waiting, HostState::waiting);
+    outside.status->refused = {bundle};
+    const std::vector<HostView> hosts{prod, outside,
+                                      make_host("test-1", 2, "test", HostState::installed, HostState::installed)};
+
+    const auto report = run(hosts);
+    REQUIRE(report.refused.size() == 2);
+    CHECK(report.refused[0] == RefusedEntry{"db-1", agent_id(3), bundle});
+    CHECK(report.refused[1] == RefusedEntry{"prod-1", agent_id(1), forged});
+
+    AuditOptions everything;
+    everything.all_refusals = true;
+    const auto fleet = run(hosts, everything);
+    REQUIRE(fleet.refused.size() == 3);
+    CHECK(fleet.refused[1].refusal == forged);  // prod-1 sorted by subject: "manifest 2026..." first
+    CHECK(fleet.refused[2].refusal == other);
+    CHECK(collect_refusals(hosts).size() == 3);
+}
