@@ -142,6 +142,9 @@ Result<std::unique_ptr<FleetMember>> FleetMember::start(boost::asio::io_context&
     if (!node) return std::unexpected(node.error().with_context("this member's certificate"));
     self->node_ = std::move(*node);
     self->node_->on_record = [self](const gossip::RecordPtr& record) { self->handle_record(record); };
+    self->node_->on_refused = [self](const gossip::RecordHeader& header, const Error& error) {
+        if (!self->stopped_ && self->on_refused) self->on_refused(header, error);
+    };
     self->node_->on_member = [self](const gossip::MemberEvent& event) {
         if (self->on_member) self->on_member(event);
         if (event.state == gossip::MemberState::alive) self->refresh_peers();
@@ -300,6 +303,7 @@ void FleetMember::stop() {
     if (node_) {
         node_->on_record = nullptr;
         node_->on_member = nullptr;
+        node_->on_refused = nullptr;
         node_->leave();
         node_->stop();
     }

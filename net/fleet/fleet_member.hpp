@@ -119,6 +119,9 @@ public:
     std::function<void(const crypto::TrustRoot&, gossip::ByteView envelope)> on_root;
     /// Another member's state changed (alive, suspect, dead, left).
     std::function<void(const gossip::MemberEvent&)> on_member;
+    /// A record another member offered was refused (see gossip::Node::on_refused):
+    /// the header it claimed and the verifier's error.
+    std::function<void(const gossip::RecordHeader&, const Error&)> on_refused;
 
     /// Seeds a bundle directory (see Swarm::seed) and advertises it in the
     /// peer hint. The hint holds the PeerHint::kMaxSeeding most recently

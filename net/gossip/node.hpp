@@ -99,6 +99,12 @@ public:
     std::function<void(const RecordPtr&)> on_record;
     /// Called when another member's state changes.
     std::function<void(const MemberEvent&)> on_member;
+    /// Called when a record another member offered is refused (the verifier
+    /// or a cap said no; counted in records_refused), with the header it
+    /// claimed and why. Versions not above the one held are dropped as stale
+    /// before anything is checked and never reach this: lagging members send
+    /// those in normal operation.
+    std::function<void(const RecordHeader&, const Error&)> on_refused;
 
 private:
     Node(NodeConfig config, Transport& transport, Clock& clock, RecordVerifier& verifier, const MemberEntry& self);

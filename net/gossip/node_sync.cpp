@@ -56,6 +56,7 @@ void Node::handle_record(const RecordPtr& record) {
     auto result = store_.offer(record);
     if (!result) {
         ++stats_.records_refused;
+        if (on_refused) on_refused(record->header, result.error());
         return;
     }
     if (*result == OfferResult::stored) record_stored(record);

@@ -175,6 +175,44 @@ TEST_CASE("a control record spreads only when the operator role signed it", "[go
     CHECK(cluster->holding(header.key, 4) == kMembers);
 }
 
+TEST_CASE("every member that refuses a record reports it, with the claimed header and why", "[gossip]") {
+    // A forged control record pushed to all: each receiver's on_refused names it; the stale replay is not reported.
+    rollout::testing::TestTrust trust;
+    auto cluster = trusted_cluster(trust, RecordScope::upstream);
+    cluster->network().run_for(2s);
+    std::vector<std::vector<std::pair<RecordHeader, std::string>>> reported(kMembers);
+    for (std::size_t i = 0; i < kMembers; ++i) {
+        cluster->node(i)->on_refused = [&reported, i](const RecordHeader& header, const Error& error) {
+            CHECK(error.is(Errc::untrusted));
+            reported[i].emplace_back(header, error.message());
+        };
+    }
+    rollout::ControlRecord control;
+    control.rollout_id = "2026-11-B";
+    control.sequence = 4;
+    control.action = rollout::ControlAction::pause;
+    control.operator_name = "alice";
+    control.time = at("2026-11-25T10:00:00Z");
+    RecordHeader header{{RecordType::control, MemberId{}, "2026-11-B"}, 4};
+    const Bytes genuine = *control.sign(trust.operators[0]).encode();
+    REQUIRE(cluster->node(0)->publish(header, genuine));
+    REQUIRE(time_to_converge(*cluster, header, 20s, kMembers));
+
+    rollout::ControlRecord forged = control;
+    forged.sequence = 5;
+    forged.action = rollout::ControlAction::resume;
+    const RecordHeader forged_header{{RecordType::control, MemberId{}, "2026-11-B"}, 5};
+    inject(*cluster, 3, forged_header, *forged.sign(agent_key(3)).encode());
+    inject(*cluster, 3, header, genuine);  // a replay of what everyone holds: stale, dropped unchecked
+    cluster->network().run_for(5s);
+    for (std::size_t i = 0; i < kMembers; ++i) {
+        INFO("member " << i);
+        REQUIRE(reported[i].size() == 1);  // only sent once, never stored, so never forwarded
+        CHECK(reported[i][0].first == forged_header);
+        CHECK_THAT(reported[i][0].second, Catch::Contains("operator"));
+    }
+}
+
 TEST_CASE("the rollout verifier admits enrolled members only", "[gossip]") {
     // A certificate signed by the enrollment key is admitted and served back; one signed by anyone else is not.
     rollout::testing::TestTrust trust;
