@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_daemon.hpp"
+#include "agent/refusal_log.hpp"
 #include "agent/status_view.hpp"
 #include "common/file_io.hpp"
 #include "common/logging.hpp"
@@ -98,6 +99,10 @@ Status status_command(const rollout::AgentConfig& config, bool as_json) {
         input.running = false;
         if (auto key = crypto::load_private_key(state.identity_key()); key)
             input.agent = rollout::to_hex(key->public_key().id());
+        // What it refused before it stopped (a missing or broken file: nothing to show).
+        if (auto text = read_file(state.refusals(), 256 * 1024); text) {
+            if (auto refusals = RefusalLog::from_json(*text); refusals) input.refused = refusals->entries();
+        }
         view = status_view_json(input);
     } else {
         return std::unexpected(answer.error());

@@ -73,6 +73,7 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     auto journal = Journal::open(state_.journal());
     if (!journal) return std::unexpected(journal.error());
     journal_.emplace(std::move(*journal));
+    load_refusals();
 
     const Timestamp start_time = now();
     auto root = load_trust_root(config.root, state_.roots(), start_time);
@@ -124,6 +125,9 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     }
     member_ = std::move(*member);
     member_->on_record = [this](const net::gossip::RecordPtr& record) { on_record(record); };
+    member_->on_refused = [this](const net::gossip::RecordHeader& header, const Error& error) {
+        on_refused(header, error);
+    };
     member_->on_root = [this](const crypto::TrustRoot& adopted, std::span<const std::uint8_t> envelope) {
         if (auto saved = save_adopted_root(state_.roots(), adopted, envelope); !saved)
             spdlog::error("{}", saved.error().message());

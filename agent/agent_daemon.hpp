@@ -16,6 +16,7 @@
 #include "agent/eligibility.hpp"
 #include "agent/journal.hpp"
 #include "agent/reboot_manager.hpp"
+#include "agent/refusal_log.hpp"
 #include "agent/state_dir.hpp"
 #include "agent/step_worker.hpp"
 #include "crypto/keys.hpp"
@@ -63,8 +64,8 @@ private:
 
     // agent_records.cpp: what arrives from the fleet.
     void on_record(const net::gossip::RecordPtr& record);
-    void accept_manifest(const crypto::Envelope& envelope);
-    void accept_control(const std::string& rollout_id, const crypto::Envelope& envelope);
+    void accept_manifest(const net::gossip::RecordHeader& header, const crypto::Envelope& envelope);
+    void accept_control(const net::gossip::RecordHeader& header, const crypto::Envelope& envelope);
     const rollout::ControlRecord* control_of(const std::string& rollout_id) const;
     Timestamp now() const;  // max(clock, trusted time): never goes back
 
@@ -98,6 +99,14 @@ private:
     RebootSettings reboot_settings() const;
     std::string defer(Duration defer_for);
 
+    // agent_refusals.cpp: what this agent refused, reported in its status.
+    void load_refusals();
+    void save_refusals();
+    void on_refused(const net::gossip::RecordHeader& header, const Error& error);
+    void note_refusal(const std::string& subject, const std::string& reason, bool once = false);
+    void note_bundle_refusals(const rollout::Manifest& manifest);
+    void request_publish();  // a status record soon (debounced), like a journal commit
+
     // agent_status.cpp
     rollout::StatusRecord build_status(Timestamp now) const;
     void publish_status();
@@ -122,6 +131,8 @@ private:
     std::set<rollout::BundleId> fetching_;  // handed to the swarm in this process
     std::set<rollout::BundleId> held_;      // joined before the wave opens, downloading nothing yet
     std::map<rollout::BundleId, std::pair<std::uint64_t, std::uint64_t>> progress_;  // done, total
+    RefusalLog refusals_;
+    bool refusals_dirty_ = false;  // counts moved since refusals.json was written
     std::unique_ptr<net::FleetMember> member_;
     std::unique_ptr<StepWorker> worker_;
     std::unique_ptr<net::LineSocketServer> control_;

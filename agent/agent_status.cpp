@@ -1,5 +1,6 @@
 // The daemon's reports: signed status records into gossip (on every
-// transition and periodically), the local control socket, and drift checks.
+// transition, every new refusal and periodically), the local control socket,
+// and drift checks.
 #include <spdlog/spdlog.h>
 
 #include "agent/agent_daemon.hpp"
@@ -45,12 +46,17 @@ rollout::StatusRecord AgentDaemon::build_status(Timestamp time) const {
     status.drift = journal.drift;
     if (status.drift.size() > rollout::StatusRecord::kMaxDriftFindings)
         status.drift.resize(rollout::StatusRecord::kMaxDriftFindings);
+    status.refused = refusals_.entries();
+    // The oldest refusals give way before the record outgrows what verifiers accept.
+    while (!status.refused.empty() && status.to_json().size() > rollout::StatusRecord::kMaxBodySize)
+        status.refused.erase(status.refused.begin());
     return status;
 }
 
 void AgentDaemon::publish_status() {
     if (stopping_ || !member_) return;
     status_dirty_ = false;
+    if (refusals_dirty_) save_refusals();
     // The sequence is made durable before the record leaves: a restarted
     // agent never signs two different records with one sequence number.
     JournalState next = journal_->state();
@@ -151,6 +157,7 @@ std::string AgentDaemon::handle_control(const std::string& request) {
             rollout::decide_reboot(reboot_input(journal_->state(), limits_of(), reboot_settings()), now());
         input.deferrals_left = decision.deferrals_left;
         input.reboot_note = reboot_reason_;
+        input.refused = refusals_.entries();
         json view = status_view_json(input);
         return json{{"ok", true}, {"status", std::move(view)}}.dump();
     }

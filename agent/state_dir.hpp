@@ -26,6 +26,8 @@ struct StateDir {
     std::filesystem::path bundle_log(const rollout::BundleId& id) const {
         return logs() / (rollout::to_hex(id) + ".log");
     }
+    /// What the agent refused lately (RefusalLog), kept across restarts.
+    std::filesystem::path refusals() const { return root / "refusals.json"; }
     /// The local control socket `status` and `defer-reboot` talk to.
     std::filesystem::path control_socket() const { return root / "agent.sock"; }
     /// The daemon holds an exclusive lock on it while it runs.

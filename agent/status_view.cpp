@@ -66,9 +66,11 @@ json status_view_json(const StatusViewInput& input) {
                              {"bundle", finding.bundle ? json(rollout::to_hex(*finding.bundle)) : json(nullptr)},
                              {"detected", format_timestamp(finding.detected)}});
     }
+    json refused = json::array();
+    for (const auto& refusal : input.refused) refused.push_back(rollout::refusal_to_json(refusal));
     return json{{"running", input.running}, {"agent", input.agent},     {"host", input.host},
                 {"boot_id", input.boot_id}, {"rollouts", std::move(rollouts)}, {"reboot", std::move(reboot)},
-                {"drift", std::move(drift)}};
+                {"drift", std::move(drift)}, {"refused", std::move(refused)}};
 }
 
 std::string status_view_text(const json& view) {
@@ -109,6 +111,13 @@ std::string status_view_text(const json& view) {
     for (const auto& finding : view["drift"]) {
         out << "drift " << finding["path"].get<std::string>() << ": expected " << finding["expected"].get<std::string>()
             << ", found " << finding["actual"].get<std::string>() << " (noticed " << finding["detected"].get<std::string>()
+            << ")\n";
+    }
+    // Older daemons answer without the field.
+    for (const auto& refusal : view.value("refused", json::array())) {
+        const auto count = refusal["count"].get<std::uint32_t>();
+        out << "refused " << refusal["subject"].get<std::string>() << ": " << refusal["reason"].get<std::string>()
+            << " (" << count << (count == 1 ? " time" : " times") << ", last " << refusal["last"].get<std::string>()
             << ")\n";
     }
     return out.str();

@@ -1,10 +1,11 @@
 // What `patchwave-agent status` shows: this host's bundles and their states,
-// the reboot state and deferrals left, drift; as JSON and as text.
+// the reboot state and deferrals left, drift, refusals; as JSON and as text.
 #pragma once
 
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -23,12 +24,14 @@ struct StatusViewInput {
     std::optional<rollout::RebootStatus> reboot;     ///< live reboot view; else from the journal
     std::optional<std::uint32_t> deferrals_left;
     std::string reboot_note;
+    std::vector<rollout::Refusal> refused;  ///< what the agent refused lately, oldest first
 };
 
 /// Fields: running, agent, host, boot_id, rollouts[{rollout_id, manifest_version, note,
 /// bundles[{id, name, state, since, step, failed_step, failure_reason, rolled_back, attempts,
 /// bytes_done, bytes_total}]}], reboot{pending, pending_since, deadline, scheduled_for,
-/// deferrals_used, deferrals_left, note}, drift[{path, expected, actual, bundle, detected}].
+/// deferrals_used, deferrals_left, note}, drift[{path, expected, actual, bundle, detected}],
+/// refused[{subject, reason, first, last, count}].
 nlohmann::json status_view_json(const StatusViewInput& input);
 
 /// A compact table for people.

@@ -190,3 +190,27 @@ TEST_CASE("status view: an empty journal renders", "[agent][status_view]") {
     CHECK(view["reboot"]["pending"] == false);
     CHECK(status_view_text(view) == "agent  ()\nno reboot pending\n");
 }
+
+TEST_CASE("status view: refusals in JSON and as one line each", "[agent][status_view]") {
+    // Subject, reason, count and last time; none listed means an empty array and no line.
+    const JournalState state = journal();
+    StatusViewInput input = live_input(state);
+    CHECK(status_view_json(input)["refused"] == json::array());
+    CHECK_THAT(status_view_text(status_view_json(input)), !Catch::Contains("refused"));
+    input.refused = {rollout::Refusal{"manifest 2026-11-B v9", "manifest: release role: 0 of 1 required signatures",
+                                      at("2026-11-24T06:00:00Z"), at("2026-11-24T06:30:00Z"), 3},
+                     rollout::Refusal{"bundle 030303030303 of r2", "1 of 2 required approvals",
+                                      at("2026-11-24T07:00:00Z"), at("2026-11-24T07:00:00Z"), 1}};
+    const json view = status_view_json(input);
+    REQUIRE(view["refused"].size() == 2);
+    CHECK(view["refused"][0]["subject"] == "manifest 2026-11-B v9");
+    CHECK(view["refused"][0]["reason"] == "manifest: release role: 0 of 1 required signatures");
+    CHECK(view["refused"][0]["first"] == "2026-11-24T06:00:00Z");
+    CHECK(view["refused"][0]["last"] == "2026-11-24T06:30:00Z");
+    CHECK(view["refused"][0]["count"] == 3);
+    const std::string text = status_view_text(view);
+    CHECK_THAT(text, Catch::Contains("refused manifest 2026-11-B v9: manifest: release role: 0 of 1 required "
+                                     "signatures (3 times, last 2026-11-24T06:30:00Z)\n"));
+    CHECK_THAT(text, Catch::Contains("refused bundle 030303030303 of r2: 1 of 2 required approvals (1 time, last "
+                                     "2026-11-24T07:00:00Z)\n"));
+}
