@@ -244,13 +244,35 @@ nlohmann::json audit_json(const rollout::AuditReport& report) {
     }
     nlohmann::json mirror = nlohmann::json::array();
     for (const auto& gap : report.mirror_gaps) mirror.push_back({{"bundle", to_hex(gap.bundle)}, {"hosts", gap.hosts}});
+    nlohmann::json refused = nlohmann::json::array();
+    for (const auto& entry : report.refused) {
+        refused.push_back({{"host", entry.host},
+                           {"agent", to_hex(entry.agent)},
+                           {"subject", entry.refusal.subject},
+                           {"reason", entry.refusal.reason},
+                           {"count", entry.refusal.count},
+                           {"first", format_timestamp(entry.refusal.first)},
+                           {"last", format_timestamp(entry.refusal.last)}});
+    }
     return {{"rollout_id", report.rollout_id}, {"targeted", report.targeted},   {"installed", report.installed},
             {"failed", failed},                {"reboot_pending", reboot},       {"in_progress", in_progress},
             {"waiting", waiting},              {"silent", silent},               {"drift", drift},
-            {"mirror_gaps", mirror}};
+            {"mirror_gaps", mirror},           {"refused", refused}};
 }
 
-void print_audit(std::ostream& out, const rollout::AuditReport& report) {
+void print_refused(std::ostream& out, const char* title, const std::vector<rollout::RefusedEntry>& refused) {
+    out << "\n" << title << " (" << refused.size() << ")\n";
+    if (refused.empty()) return;
+    Table table({"host", "subject", "count", "last", "reason"});
+    for (const auto& entry : refused) {
+        table.add({entry.host, entry.refusal.subject, std::to_string(entry.refusal.count),
+                   format_timestamp(entry.refusal.last), entry.refusal.reason});
+    }
+    table.print(out);
+}
+
+/// `with_refused`: the report's refusals are its own (audit --rollout), not the fleet's.
+void print_audit(std::ostream& out, const rollout::AuditReport& report, bool with_refused) {
     out << "rollout " << report.rollout_id << ": " << report.installed << " of " << report.targeted
         << " targeted hosts installed\n";
     const auto section = [&](const char* title, std::size_t count) {
@@ -314,6 +336,7 @@ void print_audit(std::ostream& out, const rollout::AuditReport& report) {
         }
         table.print(out);
     }
+    if (with_refused) print_refused(out, "refused", report.refused);
 }
 
 void register_audit(CLI::App& app, CliContext& context) {
@@ -324,7 +347,9 @@ void register_audit(CLI::App& app, CliContext& context) {
     };
     auto options = std::make_shared<Options>();
     auto* command = app.add_subcommand(
-        "audit", "every targeted host not installed: failed, reboot pending, in progress, waiting, silent; drift; mirror gaps");
+        "audit",
+        "every targeted host not installed: failed, reboot pending, in progress, waiting, silent; drift; mirror gaps; "
+        "refusals");
     command->add_option("--rollout", options->rollout, "one rollout id (default: all)");
     command->add_flag("--json", options->json, "machine-readable output on stdout");
     command->add_option("--silence", options->silence, "a host not heard from for this long is silent");
@@ -341,18 +366,24 @@ void register_audit(CLI::App& app, CliContext& context) {
             if (!items) return std::unexpected(items.error());
             rollout::AuditOptions audit_options;
             audit_options.silence_timeout = *silence;
+            // Over all rollouts, refusals are the fleet's: also forged rollout
+            // ids, roots and certificates, which belong to no rollout here.
+            audit_options.all_refusals = !options->rollout;
             nlohmann::json all = nlohmann::json::array();
             for (const auto& item : *items) {
                 const auto report = rollout::audit_rollout(item.stored.manifest, hosts, *now, audit_options);
                 if (options->json) {
                     all.push_back(audit_json(report));
                 } else {
-                    print_audit(*context.out, report);
+                    print_audit(*context.out, report, !audit_options.all_refusals);
                     *context.out << "\n";
                 }
             }
             if (options->json) *context.out << all.dump(2) << "\n";
             if (!options->json && items->empty()) *context.out << "no rollouts published yet\n";
+            if (!options->json && audit_options.all_refusals) {
+                print_refused(*context.out, "refused, fleet-wide", rollout::collect_refusals(hosts));
+            }
             return {};
         };
     });

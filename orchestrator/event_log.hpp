@@ -1,5 +1,6 @@
 // The orchestrator's event log: everything that happened to rollouts (published,
-// wave opened or passed, paused, resumed, advanced, aborted, completed), in the database.
+// wave opened or passed, paused, resumed, advanced, aborted, completed) and what
+// hosts refused, in the database.
 #pragma once
 
 #include <cstdint>
@@ -27,6 +28,7 @@ inline constexpr std::string_view advanced = "advanced";           ///< by an op
 inline constexpr std::string_view aborted = "aborted";
 inline constexpr std::string_view completed = "completed";
 inline constexpr std::string_view expired = "expired";
+inline constexpr std::string_view refused = "refused";             ///< a host reported a record or bundle it refused (actor: the host)
 }  // namespace event_kind
 
 struct Event {

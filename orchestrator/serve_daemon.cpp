@@ -239,6 +239,10 @@ Status ServeDaemon::flush_statuses(Home& home) {
         stored += *ok ? 1 : 0;
     }
     if (auto committed = transaction->commit(); !committed) return committed;
+    for (const auto& [agent, pending] : pending_) {
+        if (auto announced = announce_refusals(home, pending.record); !announced)
+            spdlog::error("status of {}: {}", agent.substr(0, 12), announced.error().message());
+    }
     spdlog::debug("folded {} status record(s)", stored);
     statuses_folded_ += stored;
     pending_.clear();

@@ -81,6 +81,9 @@ private:
     void schedule_health();
     Result<std::string> fingerprint(Home& home);
 
+    // serve_refusals.cpp: a "refused" event per new refusal a host reports
+    Status announce_refusals(Home& home, const rollout::StatusRecord& status);
+
     // serve_publish.cpp: the database out to the fleet
     Status sync(Home& home);
     void publish_roots(Home& home);

@@ -12,6 +12,10 @@ bool is_control_kind(std::string_view kind) {
 
 }  // namespace
 
+std::string EventRecorder::refused_key(std::string_view agent_hex, std::string_view subject, std::string_view reason) {
+    return "refused/" + std::string(agent_hex) + "/" + std::string(subject) + "/" + std::string(reason);
+}
+
 std::string EventRecorder::key_of(const Event& event) {
     const auto number = [&](const char* field) -> std::optional<std::uint64_t> {
         const auto found = event.details.find(field);
@@ -27,6 +31,14 @@ std::string EventRecorder::key_of(const Event& event) {
         return {};
     }
     if (event.kind == event_kind::completed || event.kind == event_kind::expired) return event.kind;
+    if (event.kind == event_kind::refused) {
+        const auto agent = event.details.find("agent");
+        const auto subject = event.details.find("subject");
+        if (agent == event.details.end() || !agent->is_string() || subject == event.details.end()
+            || !subject->is_string())
+            return {};
+        return refused_key(agent->get<std::string>(), subject->get<std::string>(), event.reason);
+    }
     if (is_control_kind(event.kind)) {
         if (auto sequence = number("sequence")) return "control/" + std::to_string(*sequence);
     }

@@ -18,8 +18,9 @@ namespace patchwave::orchestrator {
 inline constexpr std::string_view kServeActor = "patchwave serve (auto)";
 
 /// Keys of announced things, per rollout: "published/v<version>",
-/// "wave-opened/<index>", "wave-passed/<index>", "completed", "expired";
-/// control records by sequence (the highest one announced).
+/// "wave-opened/<index>", "wave-passed/<index>", "completed", "expired",
+/// "refused/<agent hex>/<subject>/<reason>" (under the rollout the subject
+/// names, else ""); control records by sequence (the highest one announced).
 class EventRecorder {
 public:
     /// `hooks` may be null (no hooks configured); it must outlive the recorder.
@@ -38,6 +39,8 @@ public:
 
     /// The key an event from the log stands for (empty when none: not ours).
     static std::string key_of(const Event& event);
+    /// The key of a host's refusal: one event per agent, subject and reason.
+    static std::string refused_key(std::string_view agent_hex, std::string_view subject, std::string_view reason);
 
 private:
     void remember(const Event& event, const std::string& key);
