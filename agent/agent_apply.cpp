@@ -387,6 +387,7 @@ void AgentDaemon::on_step_done(std::string rollout_id, rollout::BundleId id, std
     bundle->step_running = false;
     const bool ok = outcome && outcome->succeeded();
     if (outcome && outcome->cancelled) return;
+    observe_step(step_name, outcome);
     crash_point("step-done:" + step_name);
     if (step_name == step::rollback) {
         if (!ok) {

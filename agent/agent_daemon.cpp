@@ -135,6 +135,8 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
             spdlog::info("adopted trust root version {}", adopted.version);
     };
 
+    if (auto opened = open_metrics(); !opened) return opened;
+
     check_boot();
     // A step the last run was in the middle of may still be running (a
     // SIGKILLed agent cannot stop it): it must be gone before recovery reruns
@@ -173,6 +175,7 @@ void AgentDaemon::stop() {
     drift_timer_.cancel();
     publish_timer_.cancel();
     if (control_) control_->close();
+    if (metrics_) metrics_->close();
     if (member_) member_->stop();
     worker_.reset();  // joins the worker thread (the command was cancelled)
 }

@@ -20,6 +20,8 @@
 #include "agent/state_dir.hpp"
 #include "agent/step_worker.hpp"
 #include "crypto/keys.hpp"
+#include "common/metrics_text.hpp"
+#include "net/http_server.hpp"
 #include "net/line_socket.hpp"
 #include "net/fleet/fleet_member.hpp"
 #include "rollout/agent_config.hpp"
@@ -107,6 +109,11 @@ private:
     void note_bundle_refusals(const rollout::Manifest& manifest);
     void request_publish();  // a status record soon (debounced), like a journal commit
 
+    // agent_metrics.cpp: GET /metrics when [metrics] listen is set
+    Status open_metrics();
+    net::HttpResponse answer_metrics();
+    void observe_step(std::string_view step, const Result<CommandOutcome>& outcome);
+
     // agent_status.cpp
     rollout::StatusRecord build_status(Timestamp now) const;
     void publish_status();
@@ -136,6 +143,8 @@ private:
     std::unique_ptr<net::FleetMember> member_;
     std::unique_ptr<StepWorker> worker_;
     std::unique_ptr<net::LineSocketServer> control_;
+    std::unique_ptr<net::HttpServer> metrics_;
+    std::map<std::pair<std::string, std::string>, Histogram> step_seconds_;  // (step, outcome) -> durations
     std::optional<BundleRef> running_;  // the bundle whose command the worker runs
     std::string reboot_reason_;
     bool reboot_running_ = false;

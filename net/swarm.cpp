@@ -118,6 +118,7 @@ Status Swarm::Impl::start_session() {
     // counts towards resident memory and grows with the bundle, and an agent
     // must stay small. Agents move tens of MB/s at most; pread/pwrite keeps up.
     params.disk_io_constructor = lt::posix_disk_io_constructor;
+    params.extensions.push_back(make_traffic_plugin(traffic_));
     try {
         session_ = std::make_unique<lt::session>(std::move(params));
         apply_peer_class_policy(*session_);
@@ -535,6 +536,14 @@ std::vector<rollout::BundleId> Swarm::bundles() const {
     for (const auto& [id, bundle] : impl_->bundles_)
         ids.push_back(id);
     return ids;
+}
+
+SwarmTraffic Swarm::traffic() const {
+    return impl_->traffic_->snapshot();
+}
+
+void Swarm::set_origins(std::vector<boost::asio::ip::address> origins) {
+    impl_->traffic_->set_origins(std::move(origins));
 }
 
 }  // namespace patchwave::net

@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "net/swarm_config.hpp"
+#include "net/swarm_traffic.hpp"
 #include "rollout/ids.hpp"
 
 namespace patchwave::net {
@@ -132,6 +133,12 @@ public:
     Result<BundleProgress> progress(const rollout::BundleId& id) const;
 
     std::vector<rollout::BundleId> bundles() const;
+
+    /// Payload bytes moved since start, by the kind of peer at the other end.
+    SwarmTraffic traffic() const;
+    /// The addresses of the origin's swarm (the orchestrator's advertised
+    /// endpoint): traffic with them counts as the origin's in traffic().
+    void set_origins(std::vector<boost::asio::ip::address> origins);
 
     /// Saves resume data of unfinished downloads and closes the session, in
     /// under 2 s. No event is delivered afterwards; every other call then

@@ -100,6 +100,8 @@ struct Swarm::Impl : std::enable_shared_from_this<Swarm::Impl> {
     boost::asio::steady_timer resume_timer_;
     // Staging verification re-hashes whole bundles: off the event loop.
     boost::asio::thread_pool verify_pool_{1};
+    // Bytes by peer kind, counted by a session plugin on libtorrent's thread.
+    std::shared_ptr<TrafficCounter> traffic_ = std::make_shared<TrafficCounter>();
     std::shared_ptr<std::atomic<bool>> cancel_verification_ = std::make_shared<std::atomic<bool>>(false);
 };
 

@@ -10,8 +10,7 @@
 #include "common/duration.hpp"
 #include "common/hex.hpp"
 #include "orchestrator/cli.hpp"
-#include "orchestrator/fleet_view.hpp"
-#include "orchestrator/rollout_store.hpp"
+#include "orchestrator/status_report.hpp"
 #include "orchestrator/table.hpp"
 #include "rollout/audit.hpp"
 #include "rollout/gate.hpp"
@@ -43,70 +42,7 @@ std::string progress_bar(const rollout::WaveProgress& wave) {
 
 using rollout::HostState;
 
-// The states CLI.md names for status, in display order.
-constexpr std::array<std::pair<HostState, const char*>, 8> kColumns{{{HostState::waiting, "waiting"},
-                                                                     {HostState::downloading, "downloading"},
-                                                                     {HostState::ready, "ready"},
-                                                                     {HostState::installing, "installing"},
-                                                                     {HostState::reboot_pending, "reboot-pending"},
-                                                                     {HostState::verifying, "verifying"},
-                                                                     {HostState::installed, "installed"},
-                                                                     {HostState::failed, "failed"}}};
-
-struct Evaluated {
-    StoredManifest stored;
-    std::optional<rollout::ControlRecord> control;
-    rollout::RolloutState state;
-};
-
-Result<std::vector<Evaluated>> evaluate(Database& db, const std::optional<std::string>& only, Timestamp now,
-                                        Duration silence, std::vector<rollout::HostView>& hosts) {
-    auto rollouts = list_rollouts(db);
-    if (!rollouts) return std::unexpected(rollouts.error());
-    auto views = load_host_views(db);
-    if (!views) return std::unexpected(views.error());
-    hosts = std::move(*views);
-    std::vector<Evaluated> result;
-    for (auto& stored : *rollouts) {
-        if (only && stored.manifest.rollout_id != *only) continue;
-        auto control = latest_control(db, stored.manifest.rollout_id);
-        if (!control) return std::unexpected(control.error());
-        std::optional<rollout::ControlRecord> record;
-        if (*control) record = (*control)->record;
-        auto state = rollout::evaluate_gate(stored.manifest, record, hosts, now, silence);
-        result.push_back({std::move(stored), std::move(record), std::move(state)});
-    }
-    if (only && result.empty()) return fail(Errc::not_found, "no rollout \"" + *only + "\" has been published");
-    return result;
-}
-
-nlohmann::json status_json(const Evaluated& item) {
-    nlohmann::json waves = nlohmann::json::array();
-    for (std::size_t i = 0; i < item.state.waves.size(); ++i) {
-        const auto& wave = item.state.waves[i];
-        nlohmann::json counts = nlohmann::json::object();
-        for (const auto& [state, name] : kColumns) counts[name] = wave.counts[state];
-        counts["silent"] = wave.counts.silent;
-        nlohmann::json entry = {{"name", wave.name},         {"open", wave.open},
-                                {"targeted", wave.targeted}, {"counts", counts},
-                                {"passed", wave.passed},     {"installed_needed", wave.installed_needed}};
-        if (wave.passed_at) entry["passed_at"] = format_timestamp(*wave.passed_at);
-        if (wave.soaked_at) entry["soaked_at"] = format_timestamp(*wave.soaked_at);
-        waves.push_back(std::move(entry));
-    }
-    nlohmann::json out = {{"rollout_id", item.stored.manifest.rollout_id},
-                          {"version", item.stored.manifest.version},
-                          {"phase", rollout::to_string(item.state.phase)},
-                          {"reason", item.state.reason},
-                          {"open_wave", item.state.open_wave + 1},
-                          {"emergency", item.stored.manifest.emergency},
-                          {"expires", format_timestamp(item.stored.manifest.expires)},
-                          {"waves", waves}};
-    if (!item.state.by.empty()) out["by"] = item.state.by;
-    return out;
-}
-
-void print_status(std::ostream& out, const std::vector<Evaluated>& items) {
+void print_status(std::ostream& out, const std::vector<EvaluatedRollout>& items) {
     if (items.empty()) {
         out << "no rollouts published yet (patchwave rollout publish FILE)\n";
         return;
@@ -119,14 +55,14 @@ void print_status(std::ostream& out, const std::vector<Evaluated>& items) {
         if (!item.state.by.empty()) out << " by " << item.state.by;
         out << "\n";
         std::vector<std::string> headers{"wave", "open", "targeted"};
-        for (const auto& column : kColumns) headers.emplace_back(column.second);
+        for (const auto& column : kStatusColumns) headers.emplace_back(column.second);
         headers.emplace_back("silent");
         headers.emplace_back("gate");
         headers.emplace_back("progress");
         Table table(headers);
         for (const auto& wave : item.state.waves) {
             std::vector<std::string> row{wave.name, wave.open ? "yes" : "no", std::to_string(wave.targeted)};
-            for (const auto& column : kColumns) row.push_back(std::to_string(wave.counts[column.first]));
+            for (const auto& column : kStatusColumns) row.push_back(std::to_string(wave.counts[column.first]));
             row.push_back(std::to_string(wave.counts.silent));
             row.push_back(wave.passed ? "passed" : std::to_string(wave.counts[HostState::installed]) + "/" +
                                                         std::to_string(wave.installed_needed) + " installed");
@@ -168,9 +104,9 @@ void register_status(CLI::App& app, CliContext& context) {
                 if (!now) return std::unexpected(now.error());
                 auto home = context.open_home(LockMode::shared);
                 if (!home) return std::unexpected(home.error());
-                std::vector<rollout::HostView> hosts;
-                auto items = evaluate(home->db(), options->rollout, *now, *silence, hosts);
-                if (!items) return std::unexpected(items.error());
+                auto report = evaluate_fleet(home->db(), options->rollout, *now, *silence);
+                if (!report) return std::unexpected(report.error());
+                const auto* items = &report->rollouts;
                 if (redraw) *context.out << "\x1b[H\x1b[2J" << "patchwave status  " << format_timestamp(*now) << "\n\n";
                 if (options->json) {
                     nlohmann::json all = nlohmann::json::array();
@@ -188,77 +124,6 @@ void register_status(CLI::App& app, CliContext& context) {
 }
 
 std::string age(Duration duration) { return format_duration(duration); }
-
-nlohmann::json host_json(const rollout::AuditHost& host) {
-    return {{"host", host.host}, {"agent", to_hex(host.agent)}, {"wave", host.wave}};
-}
-
-nlohmann::json audit_json(const rollout::AuditReport& report) {
-    nlohmann::json failed = nlohmann::json::array();
-    for (const auto& entry : report.failed) {
-        nlohmann::json item = host_json(entry.who);
-        nlohmann::json bundles = nlohmann::json::array();
-        for (const auto& bundle : entry.bundles) {
-            bundles.push_back({{"bundle", to_hex(bundle.bundle)},
-                               {"step", bundle.step},
-                               {"reason", bundle.reason},
-                               {"rolled_back", bundle.rolled_back},
-                               {"since", format_timestamp(bundle.since)}});
-        }
-        item["bundles"] = bundles;
-        failed.push_back(std::move(item));
-    }
-    nlohmann::json reboot = nlohmann::json::array();
-    for (const auto& entry : report.reboot_pending) {
-        nlohmann::json item = host_json(entry.who);
-        item["pending_since"] = format_timestamp(entry.pending_since);
-        item["age_seconds"] = entry.age.count();
-        item["deadline"] = format_timestamp(entry.deadline);
-        item["past_deadline"] = entry.past_deadline;
-        reboot.push_back(std::move(item));
-    }
-    nlohmann::json in_progress = nlohmann::json::array();
-    for (const auto& entry : report.in_progress) {
-        nlohmann::json item = host_json(entry.who);
-        item["state"] = rollout::to_string(entry.state);
-        if (entry.since) item["since"] = format_timestamp(*entry.since);
-        in_progress.push_back(std::move(item));
-    }
-    nlohmann::json waiting = nlohmann::json::array();
-    for (const auto& entry : report.waiting) waiting.push_back(host_json(entry));
-    nlohmann::json silent = nlohmann::json::array();
-    for (const auto& entry : report.silent) {
-        nlohmann::json item = host_json(entry.who);
-        item["last_heard"] = entry.last_heard ? nlohmann::json(format_timestamp(*entry.last_heard)) : nlohmann::json();
-        if (entry.silent_for) item["silent_seconds"] = entry.silent_for->count();
-        item["last_state"] = rollout::to_string(entry.last_state);
-        silent.push_back(std::move(item));
-    }
-    nlohmann::json drift = nlohmann::json::array();
-    for (const auto& entry : report.drift) {
-        drift.push_back({{"host", entry.host},
-                         {"path", entry.finding.path},
-                         {"expected", entry.finding.expected},
-                         {"actual", entry.finding.actual},
-                         {"detected", format_timestamp(entry.finding.detected)}});
-    }
-    nlohmann::json mirror = nlohmann::json::array();
-    for (const auto& gap : report.mirror_gaps) mirror.push_back({{"bundle", to_hex(gap.bundle)}, {"hosts", gap.hosts}});
-    nlohmann::json refused = nlohmann::json::array();
-    for (const auto& entry : report.refused) {
-        refused.push_back({{"host", entry.host},
-                           {"agent", to_hex(entry.agent)},
-                           {"subject", entry.refusal.subject},
-                           {"reason", entry.refusal.reason},
-                           {"count", entry.refusal.count},
-                           {"first", format_timestamp(entry.refusal.first)},
-                           {"last", format_timestamp(entry.refusal.last)}});
-    }
-    return {{"rollout_id", report.rollout_id}, {"targeted", report.targeted},   {"installed", report.installed},
-            {"failed", failed},                {"reboot_pending", reboot},       {"in_progress", in_progress},
-            {"waiting", waiting},              {"silent", silent},               {"drift", drift},
-            {"mirror_gaps", mirror},           {"refused", refused}};
-}
 
 void print_refused(std::ostream& out, const char* title, const std::vector<rollout::RefusedEntry>& refused) {
     out << "\n" << title << " (" << refused.size() << ")\n";
@@ -361,27 +226,26 @@ void register_audit(CLI::App& app, CliContext& context) {
             if (!silence) return std::unexpected(silence.error().with_context("--silence"));
             auto home = context.open_home(LockMode::shared);
             if (!home) return std::unexpected(home.error());
-            std::vector<rollout::HostView> hosts;
-            auto items = evaluate(home->db(), options->rollout, *now, *silence, hosts);
-            if (!items) return std::unexpected(items.error());
-            rollout::AuditOptions audit_options;
-            audit_options.silence_timeout = *silence;
+            auto report = evaluate_fleet(home->db(), options->rollout, *now, *silence);
+            if (!report) return std::unexpected(report.error());
+            const auto& hosts = report->hosts;
             // Over all rollouts, refusals are the fleet's: also forged rollout
             // ids, roots and certificates, which belong to no rollout here.
-            audit_options.all_refusals = !options->rollout;
-            nlohmann::json all = nlohmann::json::array();
-            for (const auto& item : *items) {
-                const auto report = rollout::audit_rollout(item.stored.manifest, hosts, *now, audit_options);
-                if (options->json) {
-                    all.push_back(audit_json(report));
-                } else {
-                    print_audit(*context.out, report, !audit_options.all_refusals);
-                    *context.out << "\n";
-                }
+            const bool fleet_refusals = !options->rollout;
+            if (options->json) {
+                *context.out << audit_all_json(*report, *now, *silence, fleet_refusals).dump(2) << "\n";
+                return {};
             }
-            if (options->json) *context.out << all.dump(2) << "\n";
-            if (!options->json && items->empty()) *context.out << "no rollouts published yet\n";
-            if (!options->json && audit_options.all_refusals) {
+            rollout::AuditOptions audit_options;
+            audit_options.silence_timeout = *silence;
+            audit_options.all_refusals = fleet_refusals;
+            for (const auto& item : report->rollouts) {
+                print_audit(*context.out, rollout::audit_rollout(item.stored.manifest, hosts, *now, audit_options),
+                            !fleet_refusals);
+                *context.out << "\n";
+            }
+            if (report->rollouts.empty()) *context.out << "no rollouts published yet\n";
+            if (fleet_refusals) {
                 print_refused(*context.out, "refused, fleet-wide", rollout::collect_refusals(hosts));
             }
             return {};

@@ -35,6 +35,19 @@ Result<std::string> absolute_path(std::string_view text) {
     return std::string(text);
 }
 
+// "off", or an IP address and port to serve HTTP on (a name would need a
+// lookup to listen, and says nothing about which interface).
+Result<std::optional<rollout::Endpoint>> http_listen(std::string_view text) {
+    if (text == "off") return std::optional<rollout::Endpoint>();
+    auto endpoint = rollout::parse_endpoint(text);
+    if (!endpoint) return std::unexpected(std::move(endpoint.error()));
+    if (endpoint->kind == rollout::Endpoint::Kind::hostname) {
+        return fail(Errc::invalid_argument, "\"" + std::string(text)
+                                                + "\" must be \"off\" or an IP address and port, e.g. 127.0.0.1:9464");
+    }
+    return std::optional<rollout::Endpoint>(std::move(*endpoint));
+}
+
 // Durations that drive timers: zero would spin (status_interval allows it: off).
 Result<std::optional<Duration>> duration_at_least(TomlFields& table, std::string_view key, Duration minimum) {
     auto value = table.optional_duration(key);
@@ -51,7 +64,8 @@ Status read_serve(TomlFields& top, ServeConfig& config) {
     if (!*table) return {};
     TomlFields& serve = **table;
     if (auto s = only_known_keys(serve, {"gossip_listen", "advertise", "swarm_listen", "fleet_key", "probe_interval",
-                                         "gate_interval", "silence_timeout", "status_interval", "super_seed"});
+                                         "gate_interval", "silence_timeout", "status_interval", "super_seed",
+                                         "metrics_listen", "dashboard_listen"});
         !s) {
         return s;
     }
@@ -78,6 +92,14 @@ Status read_serve(TomlFields& top, ServeConfig& config) {
         return s;
     }
     if (auto s = take_optional(serve.optional_boolean("super_seed"), config.super_seed); !s) return s;
+    for (const char* key : {"metrics_listen", "dashboard_listen"}) {
+        const bool metrics = std::string_view(key) == "metrics_listen";
+        auto value = serve.optional_parsed(key, http_listen);
+        if (!value) return std::unexpected(std::move(value.error()));
+        if (!*value) continue;
+        (metrics ? config.metrics_listen : config.dashboard_listen) = **value;
+        (metrics ? config.metrics_listen_set : config.dashboard_listen_set) = true;
+    }
     for (const char* key : {"gossip_listen", "swarm_listen"}) {
         const rollout::Endpoint& endpoint =
             std::string_view(key) == "gossip_listen" ? config.gossip_listen : config.swarm_listen;

@@ -32,6 +32,17 @@ struct ServeConfig {
     /// offers a fetcher its first pieces ~10 s after it connects, though: a
     /// small fleet on a fast network finishes sooner without it.
     bool super_seed = true;
+    /// Prometheus metrics (GET /metrics); nullopt = off ("off" in the file).
+    std::optional<rollout::Endpoint> metrics_listen =
+        rollout::Endpoint{"127.0.0.1", 9464, rollout::Endpoint::Kind::ipv4};
+    /// The read-only web dashboard; nullopt = off. May equal metrics_listen
+    /// (one listener then serves both).
+    std::optional<rollout::Endpoint> dashboard_listen =
+        rollout::Endpoint{"127.0.0.1", 9466, rollout::Endpoint::Kind::ipv4};
+    /// Whether the file set them: an address the file names must be bound
+    /// (serve fails otherwise); a default that is taken is only logged.
+    bool metrics_listen_set = false;
+    bool dashboard_listen_set = false;
 
     // [hooks]
     HookConfig hooks;

@@ -119,6 +119,7 @@ Status ServeDaemon::open() {
                                     [this](const std::string& line) { return handle_request(line); });
     if (!socket) return std::unexpected(socket.error());
     socket_ = std::move(*socket);
+    if (auto opened = open_http(); !opened) return opened;
 
     member_->join([](Status) {});
     spdlog::info("patchwave serve {} for home {}: gossip {}, swarm {}, trust root v{}",
@@ -143,6 +144,7 @@ void ServeDaemon::stop() {
     gate_timer_.cancel();
     health_timer_.cancel();
     if (socket_) socket_->close();
+    for (auto& server : http_) server->close();
     if (member_) member_->stop();
     hooks_.reset();
 }

@@ -19,8 +19,10 @@
 
 #include "common/error.hpp"
 #include "common/timestamp.hpp"
-#include "net/line_socket.hpp"
 #include "net/fleet/fleet_member.hpp"
+#include "net/http_server.hpp"
+#include "net/line_socket.hpp"
+#include "orchestrator/dashboard.hpp"
 #include "orchestrator/home.hpp"
 #include "orchestrator/serve_config.hpp"
 #include "orchestrator/serve_events.hpp"
@@ -81,6 +83,12 @@ private:
     void schedule_health();
     Result<std::string> fingerprint(Home& home);
 
+    // serve_http.cpp: /metrics and the dashboard
+    Status open_http();
+    net::HttpResponse answer_http(const net::HttpRequest& request, bool metrics, bool dashboard);
+    net::HttpResponse answer_metrics();
+    Result<FleetSnapshot> read_snapshot(std::int64_t events_after, std::size_t events_limit);
+
     // serve_refusals.cpp: a "refused" event per new refusal a host reports
     Status announce_refusals(Home& home, const rollout::StatusRecord& status);
 
@@ -105,6 +113,9 @@ private:
     std::unique_ptr<EventRecorder> events_;
     std::unique_ptr<net::FleetMember> member_;
     std::unique_ptr<net::LineSocketServer> socket_;
+    std::vector<std::unique_ptr<net::HttpServer>> http_;  // metrics and dashboard (one when they share an address)
+    std::shared_ptr<const FleetReport> last_report_;      // the last database read, for a scrape while it is busy
+    std::optional<Timestamp> last_report_at_;
 
     boost::asio::steady_timer tick_timer_;
     boost::asio::steady_timer poll_timer_;

@@ -247,20 +247,51 @@ Status read_drift(TomlFields& top, AgentConfig& config) {
     return drift.finish();
 }
 
+// "off", or an IP address and port: listening needs an address, not a name.
+Result<std::optional<Endpoint>> listen_address(std::string_view text) {
+    if (text == "off")
+        return std::optional<Endpoint>();
+    auto endpoint = parse_endpoint(text);
+    if (!endpoint)
+        return std::unexpected(std::move(endpoint.error()));
+    if (endpoint->kind == Endpoint::Kind::hostname) {
+        return fail(Errc::invalid_argument,
+                    "\"" + std::string(text) + "\" must be \"off\" or an IP address and port, e.g. 127.0.0.1:9465");
+    }
+    return std::optional<Endpoint>(std::move(*endpoint));
+}
+
+Status read_metrics(TomlFields& top, AgentConfig& config) {
+    auto table = top.optional_table("metrics");
+    if (!table)
+        return std::unexpected(std::move(table.error()));
+    if (!*table)
+        return {};
+    TomlFields& metrics = **table;
+    if (auto s = only_known_keys(metrics, {"listen"}); !s)
+        return s;
+    auto listen = metrics.optional_parsed("listen", listen_address);
+    if (!listen)
+        return std::unexpected(std::move(listen.error()));
+    if (*listen)
+        config.metrics_listen = **listen;
+    return metrics.finish();
+}
+
 }  // namespace
 
 Result<AgentConfig> AgentConfig::parse_toml(std::string_view text, std::string_view file_name) {
     auto top = TomlFields::parse(text, file_name);
     if (!top)
         return std::unexpected(std::move(top.error()));
-    if (auto status = only_known_keys(*top, {"agent", "gossip", "swarm", "windows", "reboot", "drift"});
+    if (auto status = only_known_keys(*top, {"agent", "gossip", "swarm", "windows", "reboot", "drift", "metrics"});
         !status) {
         return std::unexpected(std::move(status.error()));
     }
     AgentConfig config;
     // Sections in the documented order, so the first error an operator sees
     // is the first one in a conventionally ordered file.
-    for (auto* read : {read_agent, read_gossip, read_swarm, read_windows, read_reboot, read_drift}) {
+    for (auto* read : {read_agent, read_gossip, read_swarm, read_windows, read_reboot, read_drift, read_metrics}) {
         if (auto status = read(*top, config); !status)
             return std::unexpected(std::move(status.error()));
     }

@@ -17,8 +17,8 @@ namespace patchwave::rollout {
 
 /// The agent's configuration (schema and defaults in docs/formats.md).
 /// Required: [agent] state_dir, root, certificate; [gossip] seeds (at least
-/// one). Everything else has a default; [swarm], [windows], [reboot] and
-/// [drift] may be left out entirely.
+/// one). Everything else has a default; [swarm], [windows], [reboot],
+/// [drift] and [metrics] may be left out entirely.
 struct AgentConfig {
     // [agent]
     std::string state_dir;           ///< absolute; identity key, journal, downloads
@@ -57,6 +57,10 @@ struct AgentConfig {
     // [drift]
     std::vector<std::string> watch;                 ///< absolute paths hashed besides bundles' declared paths
     Duration drift_interval = std::chrono::hours(1);  ///< how often tracked paths are re-checked
+
+    // [metrics]
+    /// Prometheus metrics (GET /metrics) on this IP address and port; unset = off.
+    std::optional<Endpoint> metrics_listen;
 
     /// Parses agent.toml. Every error is Errc::parse and names the file, the
     /// line and the field: `agent.toml:12: windows: maintenance[0] "Sat

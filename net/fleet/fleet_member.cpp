@@ -209,6 +209,7 @@ Status FleetMember::fetch(const rollout::BundleId& id, const std::filesystem::pa
         const Endpoint endpoint = gossip::to_endpoint(address);
         if (known.insert(endpoint).second) options.peers.push_back(endpoint);
     }
+    update_origins();
     if (auto status = swarm_->fetch(id, staging, std::move(options)); !status) return status;
     spdlog::info("bundle {}: fetching, {} peer(s) known from gossip", rollout::short_hex(id), known.size());
     fetching_.insert_or_assign(id, std::move(known));
@@ -257,8 +258,36 @@ Status FleetMember::publish_hint() {
         gossip::PeerHint{gossip::from_endpoint(hint_endpoint_), {advertised_.begin(), advertised_.end()}});
 }
 
+void FleetMember::update_origins() {
+    // The orchestrator is the member that collects status records; bytes
+    // from its advertised swarm address are the origin's.
+    std::vector<boost::asio::ip::address> origins;
+    const gossip::MemberList& members = node_->members();
+    for (std::size_t slot = 0; slot < members.size(); ++slot) {
+        const gossip::Member& member = members.at(slot);
+        if ((member.roles & gossip::kRoleCollector) == 0 || member.id == members.self_id()) continue;
+        const gossip::PeerHint* hint = members.hint(member.id);
+        if (hint != nullptr && !hint->swarm_endpoint.unset())
+            origins.push_back(gossip::to_endpoint(hint->swarm_endpoint).address());
+    }
+    swarm_->set_origins(std::move(origins));
+}
+
+std::array<std::size_t, 4> FleetMember::member_counts() const {
+    std::array<std::size_t, 4> counts{};
+    const gossip::MemberList& members = node_->members();
+    for (std::size_t slot = 0; slot < members.size(); ++slot) {
+        const gossip::Member& member = members.at(slot);
+        if (member.id == members.self_id()) continue;
+        const auto state = static_cast<std::size_t>(member.state);
+        if (state < counts.size()) ++counts[state];
+    }
+    return counts;
+}
+
 void FleetMember::refresh_peers() {
     if (stopped_) return;
+    update_origins();
     const bool reoffer = ++refreshes_ % kReofferEvery == 0;
     for (auto it = fetching_.begin(); it != fetching_.end();) {
         std::vector<Endpoint> fresh;

@@ -2,6 +2,7 @@
 // RolloutVerifier, and a Swarm whose bundles are advertised in the node's peer hint.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -150,6 +151,9 @@ public:
     /// Where others reach this member's gossip, and its swarm.
     Endpoint gossip_address() const;
     Endpoint swarm_endpoint() const;
+    /// Other members by state as this member sees them (itself not counted),
+    /// indexed by gossip::MemberState: alive, suspect, dead, left.
+    std::array<std::size_t, 4> member_counts() const;
 
 private:
     FleetMember(boost::asio::io_context& io, FleetMemberConfig config, crypto::TrustRoot root,
@@ -162,6 +166,7 @@ private:
     Status publish_hint();
     void refresh_peers();
     void schedule_refresh();
+    void update_origins();
     // fleet_join.cpp
     void join_attempt(std::shared_ptr<std::function<void(Status)>> done, std::chrono::milliseconds wait,
                       std::uint32_t attempt);

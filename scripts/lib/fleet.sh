@@ -16,6 +16,8 @@
 #   write_rollout FILE NAME ID [TEST_SOAK] [TIER1_SOAK]   a 3-wave rollout: test, tier1,
 #                                     tier2 (soaks 3s; ROLLOUT_EXTRA=lines adds top-level keys)
 #   fleet_start_serve / fleet_kill_serve     (SIGKILL) / fleet_start_agents
+#                                     (serve's metrics: http://NET.1:9464/metrics, its
+#                                     dashboard: http://NET.1:9466/)
 #   fleet_kill_agent I                SIGKILL agent I (its supervisor starts it again)
 #   status_field ROLLOUT EXPR         python over r, the rollout's `status --json`
 #   agent_field I EXPR                python over s, agent I's `status --json`
@@ -95,6 +97,8 @@ swarm_listen = "$NET.1:6881"
 probe_interval = "1s"
 gate_interval = "1s"
 super_seed = false
+metrics_listen = "$NET.1:9464"
+dashboard_listen = "$NET.1:9466"
 TOML
     local i host dir pubkey
     for i in $(seq 1 "$FLEET_AGENTS"); do

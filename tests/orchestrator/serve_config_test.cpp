@@ -134,3 +134,35 @@ TEST_CASE("serve defaults: a wildcard listen picks an address to advertise", "[s
     REQUIRE(pick_advertise(fixed));
     CHECK_FALSE(fixed.advertise);
 }
+
+TEST_CASE("serve.toml: metrics and dashboard listen on loopback by default", "[serve_config]") {
+    /* Both on by default at 127.0.0.1 (not marked as set: a taken default is only logged); "off" turns one off. */
+    auto defaults = ServeConfig::parse_toml("[serve]\ngossip_listen = \"127.0.0.9:7946\"\n", "serve.toml");
+    REQUIRE(defaults);
+    REQUIRE(defaults->metrics_listen);
+    CHECK(rollout::format_endpoint(*defaults->metrics_listen) == "127.0.0.1:9464");
+    REQUIRE(defaults->dashboard_listen);
+    CHECK(rollout::format_endpoint(*defaults->dashboard_listen) == "127.0.0.1:9466");
+    CHECK_FALSE(defaults->metrics_listen_set);
+    CHECK_FALSE(defaults->dashboard_listen_set);
+
+    auto set = ServeConfig::parse_toml(
+        "[serve]\ngossip_listen = \"127.0.0.9:7946\"\nmetrics_listen = \"off\"\ndashboard_listen = \"[::1]:8080\"\n",
+        "serve.toml");
+    REQUIRE(set);
+    CHECK_FALSE(set->metrics_listen);
+    CHECK(set->metrics_listen_set);
+    REQUIRE(set->dashboard_listen);
+    CHECK(rollout::format_endpoint(*set->dashboard_listen) == "[::1]:8080");
+    CHECK(set->dashboard_listen_set);
+}
+
+TEST_CASE("serve.toml: metrics and dashboard addresses must be IP addresses or off", "[serve_config]") {
+    /* A name would need a lookup to listen on; a missing port is not an endpoint. */
+    CHECK(error_of("[serve]\ngossip_listen = \"127.0.0.9:7946\"\ndashboard_listen = \"localhost:9466\"\n")
+          == "serve.toml:3: serve: dashboard_listen \"localhost:9466\" must be \"off\" or an IP address and port, "
+             "e.g. 127.0.0.1:9464");
+    CHECK(error_of("[serve]\ngossip_listen = \"127.0.0.9:7946\"\nmetrics_listen = \"127.0.0.1\"\n")
+              .find("serve.toml:3: serve: metrics_listen \"127.0.0.1\"")
+          == 0);
+}

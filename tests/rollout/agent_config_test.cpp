@@ -343,3 +343,18 @@ TEST_CASE("drift.watch paths must be absolute and drift.interval above zero", "[
           0);
     CHECK(config_error(minimal_plus("\n[drift]\npaths = []\n")) == "agent.toml:10: drift: unknown key \"paths\"");
 }
+
+TEST_CASE("metrics are off unless metrics.listen names an address", "[rollout][agent_config]") {
+    // Off by default and with "off"; an IP address and port turns them on; a name is refused.
+    CHECK_FALSE(AgentConfig::parse_toml(kMinimal, "agent.toml")->metrics_listen);
+    CHECK_FALSE(AgentConfig::parse_toml(minimal_plus("\n[metrics]\nlisten = \"off\"\n"), "agent.toml")->metrics_listen);
+    auto on = AgentConfig::parse_toml(minimal_plus("\n[metrics]\nlisten = \"127.0.0.1:9465\"\n"), "agent.toml");
+    REQUIRE(on);
+    REQUIRE(on->metrics_listen);
+    CHECK(on->metrics_listen->host == "127.0.0.1");
+    CHECK(on->metrics_listen->port == 9465);
+    CHECK(config_error(minimal_plus("\n[metrics]\nlisten = \"localhost:9465\"\n"))
+          == "agent.toml:10: metrics: listen \"localhost:9465\" must be \"off\" or an IP address and port, e.g. "
+             "127.0.0.1:9465");
+    CHECK(config_error(minimal_plus("\n[metrics]\nport = 9465\n")) == "agent.toml:10: metrics: unknown key \"port\"");
+}
