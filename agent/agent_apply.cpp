@@ -10,6 +10,7 @@
 
 #include "agent/agent_daemon.hpp"
 #include "agent/leftover_steps.hpp"
+#include "agent/staged_bundle.hpp"
 #include "common/file_io.hpp"
 #include "crypto/sha256.hpp"
 #include "rollout/wave_assignment.hpp"
@@ -43,7 +44,9 @@ std::string bundle_name(const rollout::BundleId& id) { return rollout::short_hex
 void AgentDaemon::sync_rollouts(JournalState& next) {
     for (const auto& [id, manifest] : manifests_) {
         RolloutJournal* rollout = next.find_rollout(id);
-        if (rollout != nullptr && rollout->manifest_version >= manifest.version) continue;
+        // Not only a higher version: after a root rotation revoked the key
+        // that signed the one journaled, a lower version is the truth again.
+        if (rollout != nullptr && rollout->manifest_version == manifest.version) continue;
         if (rollout == nullptr) {
             // Only rollouts this host is in are journaled and reported.
             if (!rollout::assign_wave(manifest, host_.agent, host_.labels)) continue;
@@ -306,6 +309,12 @@ void AgentDaemon::start_step(const std::string& rollout_id, const rollout::Bundl
     BundleJournal* bundle = find_bundle(next, rollout_id, id);
     if (bundle == nullptr) return;
     auto meta = bundle_meta(rollout_id, id);
+    // An attempt starts with a look at what is staged: a link or device put
+    // there after verification never reaches a command (rollbacks and verify
+    // still run: the install may have left such things itself).
+    if (meta && (step_name == step::precheck || step_name == step::install)) {
+        if (auto staged = check_staged_bundle(state_.bundle(id)); !staged) meta = std::unexpected(staged.error());
+    }
     if (!meta) {
         spdlog::error("bundle {}: {}", bundle_name(id), meta.error().message());
         set_state(*bundle, rollout::HostState::failed, now());
@@ -364,6 +373,8 @@ void AgentDaemon::start_step(const std::string& rollout_id, const rollout::Bundl
                            {"PATCHWAVE_STEP", std::string(step)},
                            {std::string(kStepMarkerVariable), rollout::to_hex(host_.agent)}};
     request.log_file = state_.bundle_log(id);
+    if (options_.config.confine_commands)
+        request.confinement = Confinement{{options_.config.system_root, state_.bundle(id)}};
     running_ = BundleRef{rollout_id, id};
     std::weak_ptr<bool> alive = alive_;
     auto started = worker_->run(std::move(request), [this, alive, rollout_id, id, step = std::string(step)](

@@ -81,10 +81,19 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     auto certificate = load_certificate(config.certificate, *root, host_.agent, start_time);
     if (!certificate) return std::unexpected(certificate.error());
     certificate_ = certificate->certificate;
+    // Signed by enrollment: the real time is at least this (a fresh agent
+    // with a clock far behind still judges expiry from here on).
+    trusted_floor_ = certificate_.issued;
     host_.labels = certificate_.labels;
     host_.maintenance = config.maintenance;
     host_.offset = config.utc_offset;
 
+    // Fail closed: an agent told to confine commands that cannot (namespaces
+    // disabled, kernel before 5.12) does not start rather than run them loose.
+    if (config.confine_commands) {
+        if (auto confinable = confinement_available(); !confinable)
+            return fail(confinable.error().with_context(options_.config_path.string() + ": confine_commands = true"));
+    }
     worker_ = std::make_unique<StepWorker>(io_.get_executor());
     auto control = net::LineSocketServer::open(io_, state_.control_socket(),
                                        [this](const std::string& request) { return handle_control(request); });
@@ -133,6 +142,7 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
             spdlog::error("{}", saved.error().message());
         else
             spdlog::info("adopted trust root version {}", adopted.version);
+        on_root_adopted(adopted);
     };
 
     if (auto opened = open_metrics(); !opened) return opened;
@@ -180,19 +190,15 @@ void AgentDaemon::stop() {
     worker_.reset();  // joins the worker thread (the command was cancelled)
 }
 
-Timestamp AgentDaemon::now() const {
-    const Timestamp clock = options_.clock();
-    if (!journal_) return clock;
-    return std::max(clock, journal_->state().trusted_time);
-}
-
 bool AgentDaemon::commit(JournalState next, std::string_view crash_label) {
-    next.trusted_time = std::max(next.trusted_time, options_.clock());
+    stamp_trusted_time(next);
     if (next == journal_->state()) return true;
     // The trusted time alone moves every second: persist it hourly, quietly
     // (no status record), rather than rewrite the journal on every wake-up.
     JournalState same_otherwise = next;
     same_otherwise.trusted_time = journal_->state().trusted_time;
+    same_otherwise.trusted_boot_id = journal_->state().trusted_boot_id;
+    same_otherwise.trusted_boot_seconds = journal_->state().trusted_boot_seconds;
     if (same_otherwise == journal_->state()) {
         if (next.trusted_time < journal_->state().trusted_time + std::chrono::hours(1)) return true;
         if (auto written = journal_->commit(std::move(next)); !written) spdlog::warn("{}", written.error().message());

@@ -69,7 +69,12 @@ private:
     void accept_manifest(const net::gossip::RecordHeader& header, const crypto::Envelope& envelope);
     void accept_control(const net::gossip::RecordHeader& header, const crypto::Envelope& envelope);
     const rollout::ControlRecord* control_of(const std::string& rollout_id) const;
+    void on_root_adopted(const crypto::TrustRoot& root);  // lets go of what revoked keys signed
+
+    // agent_clock.cpp: the time every check is judged at.
     Timestamp now() const;  // max(clock, trusted time): never goes back
+    Timestamp trusted_now() const;
+    void stamp_trusted_time(JournalState& next) const;  // persists the trusted time and its anchor
 
     // agent_apply.cpp: the apply pipeline.
     void reconcile();
@@ -134,6 +139,10 @@ private:
     std::optional<Journal> journal_;
     std::map<std::string, rollout::Manifest> manifests_;      // verified, by rollout id
     std::map<std::string, rollout::ControlRecord> controls_;  // verified, latest per rollout id
+    // Their envelopes: checked again when a new root rotates the keys that signed them.
+    std::map<std::string, crypto::Envelope> manifest_envelopes_;
+    std::map<std::string, crypto::Envelope> control_envelopes_;
+    Timestamp trusted_floor_{};  // the certificate's issue time
     bool batch_active_ = false;  // some bundle of an active rollout is being fetched or applied
     std::set<rollout::BundleId> fetching_;  // handed to the swarm in this process
     std::set<rollout::BundleId> held_;      // joined before the wave opens, downloading nothing yet

@@ -61,7 +61,7 @@ void AgentDaemon::publish_status() {
     // agent never signs two different records with one sequence number.
     JournalState next = journal_->state();
     next.status_sequence += 1;
-    next.trusted_time = std::max(next.trusted_time, options_.clock());
+    stamp_trusted_time(next);
     if (auto written = journal_->commit(std::move(next)); !written) {
         spdlog::error("{}", written.error().message());
         return;

@@ -181,15 +181,18 @@ std::vector<std::string> build_environment(const CommandRequest& request) {
 
 // What the child reports through the exec-status pipe when it cannot exec.
 struct ChildFailure {
-    int stage;  // 0 setup, 1 chdir, 2 exec
+    int stage;  // 0 setup, 1 chdir, 2 exec, 3 confinement
     int error;
+    char detail[96];  // the confinement step that failed
 };
 
 // Runs in the forked child: async-signal-safe calls only, no allocation. Never returns.
 [[noreturn]] void exec_child(int stdin_fd, int output_fd, int status_fd, const char* directory, char* const argv[],
-                             char* const envp[]) {
-    auto report = [status_fd](int stage) {
-        const ChildFailure failure{stage, errno};
+                             char* const envp[], const PreparedConfinement* confinement) {
+    auto report = [status_fd](int stage, const char* detail = "") {
+        ChildFailure failure{stage, errno, {}};
+        for (std::size_t i = 0; i + 1 < sizeof failure.detail && detail[i] != '\0'; ++i)
+            failure.detail[i] = detail[i];
         [[maybe_unused]] const ssize_t ignored = ::write(status_fd, &failure, sizeof failure);
         ::_exit(127);
     };
@@ -208,6 +211,15 @@ struct ChildFailure {
     if (stdin_fd < 3 && (stdin_fd = ::fcntl(stdin_fd, F_DUPFD_CLOEXEC, 3)) < 0) report(0);
     if (output_fd < 3 && (output_fd = ::fcntl(output_fd, F_DUPFD_CLOEXEC, 3)) < 0) report(0);
     if (::dup2(stdin_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0) report(0);
+    // Confined before the chdir: the working directory is then looked up in
+    // the new mount namespace, as one of its writable copies.
+    if (confinement != nullptr) {
+        const char* stage = "";
+        if (const int error = apply_confinement(*confinement, &stage); error != 0) {
+            errno = error;
+            report(3, stage);
+        }
+    }
     if (::chdir(directory) < 0) report(1);
     // Nothing else crosses exec, including descriptors other threads opened without O_CLOEXEC; marking
     // rather than closing keeps the status pipe open until exec succeeds.
@@ -518,6 +530,12 @@ Result<CommandOutcome> run_command(const CommandRequest& request, const std::ato
         envp.push_back(entry.data());
     envp.push_back(nullptr);
     const std::string directory = request.working_directory.string();
+    std::unique_ptr<PreparedConfinement> confinement;
+    if (request.confinement) {
+        auto prepared = prepare_confinement(*request.confinement);
+        if (!prepared) return std::unexpected(prepared.error().with_context(context));
+        confinement = std::move(*prepared);
+    }
 
     bool log_failed = false;
     write_all(log.get(),
@@ -541,7 +559,8 @@ Result<CommandOutcome> run_command(const CommandRequest& request, const std::ato
     const pid_t pid = ::fork();
     if (pid < 0) return fail(Errc::io, context + ": fork: " + errno_text(errno));
     if (pid == 0) {
-        exec_child(dev_null.get(), output_write.get(), status_write.get(), directory.c_str(), argv.data(), envp.data());
+        exec_child(dev_null.get(), output_write.get(), status_write.get(), directory.c_str(), argv.data(), envp.data(),
+                   confinement.get());
     }
     // Also from the parent, so the group exists before we might signal it.
     ::setpgid(pid, pid);
@@ -557,8 +576,10 @@ Result<CommandOutcome> run_command(const CommandRequest& request, const std::ato
         int status = 0;
         while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
         }
+        failure.detail[sizeof failure.detail - 1] = '\0';
         std::string what = failure.stage == 1   ? "cannot change into " + directory
                            : failure.stage == 2 ? std::string("cannot execute /bin/sh")
+                           : failure.stage == 3 ? std::string("cannot confine the command (") + failure.detail + ")"
                                                 : std::string("cannot set up the command's descriptors");
         return fail(Errc::io, context + ": " + what + ": " + errno_text(failure.error));
     }

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/confinement.hpp"
 #include "common/error.hpp"
 #include "rollout/bundle_meta.hpp"
 
@@ -37,6 +38,9 @@ struct CommandRequest {
     std::optional<std::chrono::milliseconds> timeout_override;
     /// SIGTERM-to-SIGKILL grace after a timeout; tests shorten it.
     std::chrono::milliseconds kill_grace = kKillGrace;
+    /// When set, the command runs confined (agent/confinement.hpp): only these
+    /// paths are writable. The working directory should be one of them.
+    std::optional<Confinement> confinement;
 };
 
 struct CommandOutcome {
@@ -60,7 +64,8 @@ struct CommandOutcome {
 
 /// Blocking: runs on the agent's worker thread. Errc::io when the command cannot be started (fork or exec
 /// failure, working directory missing, log file not writable); Errc::invalid_argument for a command or
-/// environment containing NUL, or an environment name that is empty or contains '='.
+/// environment containing NUL, or an environment name that is empty or contains '='; Errc::io naming the
+/// failing step when the command was to be confined and could not be (it does not run unconfined then).
 /// The command runs as `/bin/sh -c <command>` in a new process group, stdin /dev/null, no inherited
 /// descriptors other than 0-2, default signal dispositions and an empty signal mask.
 /// `cancel` (may be null) is checked while waiting (at least every 100 ms): when it becomes true the

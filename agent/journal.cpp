@@ -183,6 +183,24 @@ Result<std::map<std::string, std::uint64_t>> floors_from_json(const json& object
     return floors;
 }
 
+Result<std::map<std::string, std::map<std::string, std::uint64_t>>> key_floors_from_json(const json& object,
+                                                                                        std::string_view key,
+                                                                                        const Reader& reader) {
+    std::map<std::string, std::map<std::string, std::uint64_t>> floors;
+    const auto found = object.find(key);
+    if (found == object.end()) return floors;
+    const json& value = *found;
+    if (!value.is_object()) return fail(reader.error(key, "is not an object"));
+    for (const auto& [rollout, keys] : value.items()) {
+        if (!keys.is_object()) return fail(reader.error(key, "has a value that is not an object"));
+        for (const auto& [signer, floor] : keys.items()) {
+            if (!floor.is_number_unsigned()) return fail(reader.error(key, "has a floor that is not an integer"));
+            floors[rollout][signer] = floor.get<std::uint64_t>();
+        }
+    }
+    return floors;
+}
+
 }  // namespace
 
 RolloutJournal* JournalState::find_rollout(std::string_view rollout_id) {
@@ -228,6 +246,10 @@ std::string to_json(const JournalState& state) {
         {"drift_checked", optional_time(state.drift_checked)},
         {"manifest_versions", state.manifest_versions},
         {"control_sequences", state.control_sequences},
+        {"manifest_key_floors", state.manifest_key_floors},
+        {"control_key_floors", state.control_key_floors},
+        {"trusted_boot_id", state.trusted_boot_id},
+        {"trusted_boot_seconds", state.trusted_boot_seconds},
     };
     return document.dump(2) + "\n";
 }
@@ -305,6 +327,16 @@ Result<JournalState> journal_from_json(std::string_view text) {
     PW_TRY(state.drift_checked, reader.optional_time(document, "drift_checked"));
     PW_TRY(state.manifest_versions, floors_from_json(document, "manifest_versions", reader));
     PW_TRY(state.control_sequences, floors_from_json(document, "control_sequences", reader));
+    // Added later: optional, so journals written before them still open.
+    PW_TRY(state.manifest_key_floors, key_floors_from_json(document, "manifest_key_floors", reader));
+    PW_TRY(state.control_key_floors, key_floors_from_json(document, "control_key_floors", reader));
+    if (document.contains("trusted_boot_id")) {
+        PW_TRY(state.trusted_boot_id, reader.text(document, "trusted_boot_id"));
+        const json* seconds = nullptr;
+        PW_TRY(seconds, reader.member(document, "trusted_boot_seconds"));
+        if (!seconds->is_number_integer()) return fail(reader.error("trusted_boot_seconds", "is not an integer"));
+        state.trusted_boot_seconds = seconds->get<std::int64_t>();
+    }
     return state;
 }
 

@@ -87,6 +87,17 @@ struct JournalState {
     /// sequence per rollout, and the highest trust-root version adopted.
     std::map<std::string, std::uint64_t> manifest_versions;
     std::map<std::string, std::uint64_t> control_sequences;
+    /// The same floors per signing key (agent/replay_floors.hpp): only the
+    /// keys the current root trusts for the role set the floor, so a
+    /// rotation that revokes a compromised key lifts what it signed.
+    /// manifest_versions and control_sequences still apply to a rollout
+    /// without per-key floors (a journal from before they were kept).
+    std::map<std::string, std::map<std::string, std::uint64_t>> manifest_key_floors;
+    std::map<std::string, std::map<std::string, std::uint64_t>> control_key_floors;
+    /// Where trusted_time was last taken, so it can move on with the
+    /// boot-time clock while the host stays up (agent/trusted_time.hpp).
+    std::string trusted_boot_id;
+    std::int64_t trusted_boot_seconds = 0;
 
     RolloutJournal* find_rollout(std::string_view rollout_id);
     const RolloutJournal* find_rollout(std::string_view rollout_id) const;

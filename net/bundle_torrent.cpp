@@ -153,6 +153,7 @@ Result<BundleTorrent> parse_bundle_torrent(std::string_view torrent) {
     auto info = load_torrent_info(torrent);
     if (!info) return fail(info.error());
     if (auto v2 = check_v2_only(**info); !v2) return fail(v2.error());
+    if (auto layout = check_bundle_layout((*info)->files()); !layout) return fail(layout.error());
     BundleTorrent result;
     result.id = to_bundle_id((*info)->info_hashes().v2);
     result.torrent = std::string(torrent);

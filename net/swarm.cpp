@@ -456,6 +456,12 @@ Status Swarm::fetch(const rollout::BundleId& id, const fs::path& staging, FetchO
     // swarm_settings.cpp, so peers do not drop us as upload-only).
     if (options.hold) params.flags |= lt::torrent_flags::upload_mode;
 
+    if (params.ti) {
+        // Given or from resume data: the same check on_metadata makes.
+        if (auto layout = check_bundle_layout(params.ti->files()); !layout)
+            return fail(layout.error().with_context("fetching " + name));
+    }
+
     SwarmBundle bundle;
     bundle.id = id;
     bundle.role = BundleRole::fetch;

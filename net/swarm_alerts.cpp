@@ -185,6 +185,12 @@ void Swarm::Impl::on_metadata(SwarmBundle& bundle) {
     if (bundle.phase != BundlePhase::metadata) return;
     const std::shared_ptr<const lt::torrent_info> info = bundle.handle.torrent_file();
     if (!info) return;
+    // The metadata hashes to the signed id, but whoever made the bundle may
+    // still have put a symlink or a "../" path in it: nothing of it is written.
+    if (auto layout = check_bundle_layout(info->files()); !layout) {
+        fail_bundle(bundle.id, layout.error().with_context(name_of(bundle.id) + " refused"), true);
+        return;
+    }
     bundle.total_bytes = 0;
     for (const lt::file_index_t index : info->files().file_range()) {
         if (!info->files().pad_file_at(index))

@@ -93,6 +93,19 @@ lt::settings_pack make_settings_pack(const SwarmConfig& config) {
     pack.set_bool(sp::close_redundant_connections, false);
     // No trackers; never wait for one on shutdown.
     pack.set_int(sp::stop_tracker_timeout, 0);
+
+    // What a hostile peer can make us hold or wait for. Metadata must hash
+    // to the signed id, but a peer could still announce and trickle an
+    // oversized one: a bundle's info dictionary (a few hundred bytes per
+    // file) stays far below 4 MiB (libtorrent's default is 30 MiB). A peer
+    // that sends nothing at all (not even a keep-alive, sent every 30 s) is
+    // dropped after a minute rather than two. A peer that trickles keeps its
+    // connection, but a block it has not delivered within request_timeout
+    // (60 s) is asked of another peer, and the last blocks of a download are
+    // asked of every peer at once (end-game): an honest peer, the origin at
+    // least, sets the pace (tests/adversarial, attack 2).
+    pack.set_int(sp::max_metadata_size, kMaxMetadataSize);
+    pack.set_int(sp::peer_timeout, 60);
     return pack;
 }
 

@@ -9,6 +9,9 @@
 
 namespace patchwave::net {
 
+/// Largest torrent metadata (info dictionary) a peer may send us.
+inline constexpr int kMaxMetadataSize = 4 * 1024 * 1024;
+
 /// The settings a session starts with. Every libtorrent default that is wrong
 /// for a private fleet is overridden here, each with its reason beside it.
 libtorrent::settings_pack make_settings_pack(const SwarmConfig& config);

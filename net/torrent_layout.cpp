@@ -1,5 +1,6 @@
 #include "net/torrent_layout.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include <libtorrent/error_code.hpp>
@@ -26,6 +27,30 @@ std::map<lt::file_index_t, std::string> bundle_renames(const lt::file_storage& f
         if (relative != files.file_path(index)) renames.emplace(index, std::move(relative));
     }
     return renames;
+}
+
+Status check_bundle_layout(const lt::file_storage& files) {
+    for (const lt::file_index_t index : files.file_range()) {
+        if (files.pad_file_at(index)) continue;
+        const std::string path = files.file_path(index);
+        if ((files.file_flags(index) & lt::file_storage::flag_symlink) != lt::file_flags_t{}) {
+            return fail(Errc::untrusted, "bundle file \"" + path + "\" is a symlink (to \"" + files.symlink(index) +
+                                             "\"): bundles hold plain files only");
+        }
+        const std::string relative = bundle_relative_path(files, index);
+        bool bad = relative.empty() || relative.front() == '/';
+        for (std::size_t start = 0; !bad && start <= relative.size();) {
+            const std::size_t end = std::min(relative.find('/', start), relative.size());
+            const std::string_view part(relative.data() + start, end - start);
+            bad = part.empty() || part == "." || part == "..";
+            start = end + 1;
+        }
+        if (bad) {
+            return fail(Errc::untrusted,
+                        "bundle file \"" + path + "\" has a path that would leave the bundle directory");
+        }
+    }
+    return {};
 }
 
 Result<std::shared_ptr<const lt::torrent_info>> load_torrent_info(std::string_view torrent) {

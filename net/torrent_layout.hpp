@@ -27,6 +27,12 @@ std::string bundle_relative_path(const libtorrent::file_storage& files, libtorre
 /// when the save path is the bundle directory. Empty for single-file torrents.
 std::map<libtorrent::file_index_t, std::string> bundle_renames(const libtorrent::file_storage& files);
 
+/// Checks the file list is one a bundle directory gives: no symlink entries
+/// (BEP 47 "l"; build_bundle_torrent resolves links to the files they name),
+/// and every path relative, without "." or ".." parts, so nothing can land
+/// outside the staging directory. Errc::untrusted naming the file.
+Status check_bundle_layout(const libtorrent::file_storage& files);
+
 /// Parses .torrent bytes with libtorrent's default size limits; Errc::parse
 /// with libtorrent's reason when they are not a torrent.
 Result<std::shared_ptr<const libtorrent::torrent_info>> load_torrent_info(std::string_view torrent);

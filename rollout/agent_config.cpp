@@ -101,7 +101,8 @@ Status read_agent(TomlFields& top, AgentConfig& config) {
         return std::unexpected(std::move(table.error()));
     TomlFields& agent = *table;
     if (auto s = only_known_keys(agent,
-                                 {"state_dir", "root", "certificate", "system_root", "log_level", "status_interval"});
+                                 {"state_dir", "root", "certificate", "system_root", "log_level", "status_interval",
+                                  "confine_commands"});
         !s) {
         return s;
     }
@@ -119,6 +120,13 @@ Status read_agent(TomlFields& top, AgentConfig& config) {
         return s;
     if (auto s = take_optional(positive_duration(agent, "status_interval"), config.status_interval); !s)
         return s;
+    if (auto s = take_optional(agent.optional_boolean("confine_commands"), config.confine_commands); !s)
+        return s;
+    if (config.confine_commands && config.system_root == "/") {
+        return fail(agent.error_at("confine_commands",
+                                   "confine_commands = true needs a system_root other than \"/\": confined to "
+                                   "the whole file system, commands would be confined to nothing"));
+    }
     return agent.finish();
 }
 

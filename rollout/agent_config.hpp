@@ -25,6 +25,9 @@ struct AgentConfig {
     std::string root;                ///< absolute path of the pinned trust root
     std::string certificate;         ///< absolute path of this agent's certificate
     std::string system_root = "/";   ///< PATCHWAVE_ROOT for bundle commands
+    /// Run bundle commands confined: every mount read-only but system_root and
+    /// the bundle directory (agent/confinement.hpp). Needs system_root other than "/".
+    bool confine_commands = false;
     std::string log_level = "info";  ///< trace, debug, info, warn, error, critical, off
     Duration status_interval = std::chrono::minutes(5);  ///< status re-published even when nothing changed
 

@@ -176,6 +176,7 @@ void FleetMember::handle_record(const gossip::RecordPtr& record) {
             spdlog::info("adopting trust root v{} (was v{})", next->version, verifier_->root().version);
             verifier_->set_root(*next);
             adopted = std::move(*next);
+            drop_untrusted_records();
         }
     }
     if (type != gossip::RecordType::status && !restoring_) save_record(*record);

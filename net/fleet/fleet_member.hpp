@@ -174,6 +174,7 @@ private:
     void restore_records();
     void save_record(const gossip::Record& record);
     void drop_superseded_roots(std::uint64_t adopted_version);
+    void drop_untrusted_records();  // after a rotation: what revoked keys signed, stored and saved
 
     boost::asio::io_context& io_;
     FleetMemberConfig config_;

@@ -128,6 +128,21 @@ void FleetMember::drop_superseded_roots(std::uint64_t adopted_version) {
     }
 }
 
+// A rotation that revokes a release, operator or enrollment key (the
+// recovery from a compromised one) takes what that key signed out of the
+// store and off the disk: a version far ahead signed by it would otherwise
+// keep every lower version the new keys sign out as "stale" for ever.
+void FleetMember::drop_untrusted_records() {
+    for (const auto& [header, reason] : node_->drop_untrusted_records()) {
+        spdlog::warn("dropped {}: {}", gossip::to_string(header), reason.message());
+        if (config_.records_dir.empty()) continue;
+        const std::string name = file_name_for(header);
+        if (name.empty()) continue;
+        std::error_code ignored;
+        fs::remove(config_.records_dir / name, ignored);
+    }
+}
+
 void FleetMember::restore_records() {
     if (config_.records_dir.empty()) return;
     struct Saved {

@@ -82,6 +82,11 @@ public:
     Status seed_member(const MemberEntry& entry, ByteView certificate);
     /// Advertises a new peer hint (bumps this member's incarnation).
     Status set_hint(PeerHint hint);
+    /// Drops the stored records the verifier no longer trusts
+    /// (RecordVerifier::still_trusted), e.g. after a root rotation revoked
+    /// the key that signed them; returns their headers with the reason. A
+    /// lower version signed by trusted keys is then taken like a new record.
+    std::vector<std::pair<RecordHeader, Error>> drop_untrusted_records();
 
     const MemberId& id() const { return members_.self_id(); }
     const MemberList& members() const { return members_; }

@@ -62,6 +62,17 @@ void Node::handle_record(const RecordPtr& record) {
     if (*result == OfferResult::stored) record_stored(record);
 }
 
+std::vector<std::pair<RecordHeader, Error>> Node::drop_untrusted_records() {
+    std::vector<std::pair<RecordHeader, Error>> dropped;
+    store_.drop_if([&](const RecordPtr& record) {
+        auto trusted = verifier_.still_trusted(record->header, record->envelope);
+        if (trusted) return false;
+        dropped.emplace_back(record->header, trusted.error());
+        return true;
+    });
+    return dropped;
+}
+
 void Node::record_stored(const RecordPtr& record) {
     const RecordHeader& header = record->header;
     if (config_.scope(header.key.type) == RecordScope::fleet) {

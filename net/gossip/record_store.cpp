@@ -57,4 +57,18 @@ void RecordStore::for_each(const std::function<void(const RecordPtr&)>& visit) c
         visit(record);
 }
 
+std::vector<RecordHeader> RecordStore::drop_if(const std::function<bool(const RecordPtr&)>& drop) {
+    std::vector<RecordHeader> dropped;
+    for (auto it = records_.begin(); it != records_.end();) {
+        if (!drop(it->second)) {
+            ++it;
+            continue;
+        }
+        dropped.push_back(it->second->header);
+        bytes_ -= it->second->envelope.size();
+        it = records_.erase(it);
+    }
+    return dropped;
+}
+
 }  // namespace patchwave::net::gossip

@@ -40,6 +40,9 @@ public:
     /// Every held record's header, in no particular order.
     std::vector<RecordHeader> headers() const;
     void for_each(const std::function<void(const RecordPtr&)>& visit) const;
+    /// Drops every record `drop` says yes to; returns their headers. A later
+    /// version of a dropped key is taken again like a new record.
+    std::vector<RecordHeader> drop_if(const std::function<bool(const RecordPtr&)>& drop);
 
 private:
     RecordVerifier& verifier_;

@@ -1,5 +1,6 @@
 #include "net/gossip/rollout_verifier.hpp"
 
+#include "crypto/threshold.hpp"
 #include "net/gossip/stream_message.hpp"
 #include "rollout/control_record.hpp"
 #include "rollout/manifest.hpp"
@@ -85,6 +86,34 @@ Status RolloutVerifier::verify_record(const RecordHeader& claimed, ByteView byte
         }
     }
     return fail(Errc::parse, "unknown record type");
+}
+
+Status RolloutVerifier::still_trusted(const RecordHeader& header, ByteView bytes) {
+    crypto::Role role = crypto::Role::release;
+    switch (header.key.type) {
+        case RecordType::manifest:
+            role = crypto::Role::release;
+            break;
+        case RecordType::control:
+            role = crypto::Role::operator_;
+            break;
+        case RecordType::certificate:
+            role = crypto::Role::enrollment;
+            break;
+        case RecordType::root:
+        case RecordType::status:
+            return {};  // roots are a chain; statuses are signed by agent keys, not by a role
+    }
+    auto envelope = crypto::Envelope::decode(bytes, Record::kMaxEnvelopeSize);
+    if (!envelope) return std::unexpected(envelope.error());
+    const crypto::RoleKeys& keys = root_.role(role);
+    auto tally = crypto::verify_threshold(*envelope, envelope->type, keys.keys, keys.threshold, crypto::to_string(role));
+    if (!tally) {
+        return fail(Errc::untrusted, to_string(header) + ": no longer signed by the " +
+                                         std::string(crypto::to_string(role)) + " keys of trust root v" +
+                                         std::to_string(root_.version) + ": " + tally.error().message());
+    }
+    return {};
 }
 
 }  // namespace patchwave::net::gossip

@@ -30,6 +30,9 @@ public:
     Bytes certificate(const MemberId& id) const override;
     void forget_member(const MemberId& id) override { members_.erase(id); }
     Status verify_record(const RecordHeader& claimed, ByteView envelope, std::uint64_t held_version) override;
+    /// Manifests, control records and certificates: a threshold of the
+    /// current root's release, operator or enrollment keys still signed them.
+    Status still_trusted(const RecordHeader& header, ByteView envelope) override;
 
     /// Adopts a newer trust root (after a root record verified and was stored).
     void set_root(crypto::TrustRoot root) { root_ = std::move(root); }

@@ -41,6 +41,15 @@ public:
     /// `held_version` is the version already held for that key (0 if none);
     /// the caller has already refused claims at or below it.
     virtual Status verify_record(const RecordHeader& claimed, ByteView envelope, std::uint64_t held_version) = 0;
+
+    /// Whether a record already stored is still signed by keys trusted now
+    /// (asked after the trust changed, e.g. a root rotation revoked a key):
+    /// signatures only, not expiry or version. The default keeps everything.
+    virtual Status still_trusted(const RecordHeader& header, ByteView envelope) {
+        (void)header;
+        (void)envelope;
+        return {};
+    }
 };
 
 }  // namespace patchwave::net::gossip
