@@ -23,8 +23,8 @@ AgentHarness::~AgentHarness() {
     if (origin_) origin_->terminate(std::chrono::milliseconds(3000));
 }
 
-void AgentHarness::start_origin() {
-    auto process = ChildProcess::spawn(fleet_.origin_args(PATCHWAVE_TEST_ORIGIN), {},
+void AgentHarness::start_origin(const std::map<std::string, std::string>& env) {
+    auto process = ChildProcess::spawn(fleet_.origin_args(PATCHWAVE_TEST_ORIGIN), env,
                                        fleet_.dir() / "origin.stderr.log");
     if (!process) throw std::runtime_error("cannot start test_origin: " + process.error().message());
     origin_ = std::move(*process);

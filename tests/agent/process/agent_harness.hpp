@@ -32,8 +32,9 @@ public:
     explicit AgentHarness(FleetFixture& fleet) : fleet_(fleet) {}
     ~AgentHarness();
 
-    /// Starts test_origin and waits for it to be ready (throws if it does not start).
-    void start_origin();
+    /// Starts test_origin with `env` added (e.g. PATCHWAVE_NOW) and waits for
+    /// it to be ready (throws if it does not start).
+    void start_origin(const std::map<std::string, std::string>& env = {});
     void stop_origin();
     /// Starts `patchwave-agent run` for `agent`, with `env` added (e.g. PATCHWAVE_CRASH_AT).
     ChildProcess& start_agent(const FixtureAgent& agent, const std::map<std::string, std::string>& env = {});
