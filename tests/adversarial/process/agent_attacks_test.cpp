@@ -78,7 +78,7 @@ TEST_CASE(
     //    installs nothing. Restarted with the right clock it installs "live"
     //    at once: the wrong clock left no lasting trace in its trusted time.
     TempDir temp;
-    FleetFixture fleet(temp.path() / "fleet", at_ip(120));
+    FleetFixture fleet(temp.path() / "fleet", at_ip(160));
     const FixtureAgent& behind = fleet.add_agent(host_named("behind"));
     const FixtureAgent& ahead = fleet.add_agent(host_named("ahead"));
     const FixtureBundle& old_bundle = fleet.add_bundle(bundle_named("old"));
@@ -125,7 +125,7 @@ TEST_CASE(
     // lets go of version 1000 (gossip drops it, its floor no longer counts),
     // and the orchestrator's version 3 signed by the new key is installed.
     TempDir temp;
-    FleetFixture fleet(temp.path() / "fleet", at_ip(130));
+    FleetFixture fleet(temp.path() / "fleet", at_ip(170));
     const FixtureAgent& host = fleet.add_agent(host_named("web"));
     const FixtureBundle& first = fleet.add_bundle(bundle_named("first"));
     const FixtureBundle& second = fleet.add_bundle(bundle_named("second"));
@@ -171,7 +171,7 @@ TEST_CASE("attack 3: a replayed older manifest is refused after the agent restar
     // unexpired). The journal's floor refuses it, the refusal is reported in
     // the status, and neither bundle is installed again nor rolled back.
     TempDir temp;
-    FleetFixture fleet(temp.path() / "fleet", at_ip(140));
+    FleetFixture fleet(temp.path() / "fleet", at_ip(180));
     const FixtureAgent& host = fleet.add_agent(host_named("web"));
     const FixtureBundle& first = fleet.add_bundle(bundle_named("first"));
     const FixtureBundle& second = fleet.add_bundle(bundle_named("second"));
@@ -202,7 +202,7 @@ TEST_CASE("attack 12: a stale advance replayed after a pause is refused and noth
     // copy of #3, an origin replays #2: the journal's floor refuses it, the
     // host stays paused, nothing is fetched or run.
     TempDir temp;
-    FleetFixture fleet(temp.path() / "fleet", at_ip(150));
+    FleetFixture fleet(temp.path() / "fleet", at_ip(190));
     const FixtureAgent& host = fleet.add_agent(host_named("web"));
     const FixtureBundle& bundle = fleet.add_bundle(bundle_named("app"));
     rollout::WaveSpec canary;
