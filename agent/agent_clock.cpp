@@ -11,7 +11,7 @@ Timestamp AgentDaemon::trusted_now() const {
     input.anchor = state.trusted_time;
     input.anchor_boot_id = state.trusted_boot_id;
     input.anchor_boot_seconds = state.trusted_boot_seconds;
-    input.boot_id = boot_id_;
+    input.boot_id = kernel_boot_id_;
     input.boot_seconds = boot_seconds();
     input.clock = options_.clock();
     input.floor = trusted_floor_;
@@ -26,7 +26,7 @@ Timestamp AgentDaemon::now() const {
 
 void AgentDaemon::stamp_trusted_time(JournalState& next) const {
     next.trusted_time = std::max(next.trusted_time, trusted_now());
-    next.trusted_boot_id = boot_id_;
+    next.trusted_boot_id = kernel_boot_id_;
     next.trusted_boot_seconds = boot_seconds();
 }
 

@@ -12,6 +12,7 @@
 
 #include "agent/leftover_steps.hpp"
 #include "agent/trust_state.hpp"
+#include "agent/trusted_time.hpp"
 #include "common/file_io.hpp"
 #include "crypto/key_file.hpp"
 
@@ -69,6 +70,7 @@ Status AgentDaemon::open(const std::filesystem::path& lock_path) {
     auto boot_id = read_boot_id(config.boot_id_file);
     if (!boot_id) return std::unexpected(boot_id.error());
     boot_id_ = *boot_id;
+    kernel_boot_id_ = read_boot_id(kKernelBootIdFile).value_or("");
 
     auto journal = Journal::open(state_.journal());
     if (!journal) return std::unexpected(journal.error());

@@ -143,6 +143,9 @@ private:
     std::map<std::string, crypto::Envelope> manifest_envelopes_;
     std::map<std::string, crypto::Envelope> control_envelopes_;
     Timestamp trusted_floor_{};  // the certificate's issue time
+    // The kernel's boot id, which CLOCK_BOOTTIME belongs to: the configured
+    // boot_id_file may be another (tests fake reboots with one).
+    std::string kernel_boot_id_;
     bool batch_active_ = false;  // some bundle of an active rollout is being fetched or applied
     std::set<rollout::BundleId> fetching_;  // handed to the swarm in this process
     std::set<rollout::BundleId> held_;      // joined before the wave opens, downloading nothing yet

@@ -7,9 +7,11 @@ namespace patchwave::agent {
 
 Timestamp trusted_time(const TrustedTimeInput& input) {
     std::int64_t elapsed = 0;
-    if (!input.anchor_boot_id.empty() && input.anchor_boot_id == input.boot_id) {
+    if (input.boot_id.empty() || input.anchor_boot_id.empty()) {
+        elapsed = 0;  // no boot to measure from: no time is known to have passed
+    } else if (input.anchor_boot_id == input.boot_id) {
         elapsed = std::max<std::int64_t>(input.boot_seconds - input.anchor_boot_seconds, 0);
-    } else if (!input.anchor_boot_id.empty()) {
+    } else {
         // Rebooted since the anchor: at least the uptime has passed.
         elapsed = std::max<std::int64_t>(input.boot_seconds, 0);
     }

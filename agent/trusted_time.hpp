@@ -35,6 +35,11 @@ struct TrustedTimeInput {
 /// The agent judges expiry at max(wall clock, trusted time).
 Timestamp trusted_time(const TrustedTimeInput& input);
 
+/// The kernel's boot id: the boot CLOCK_BOOTTIME counts from. The agent
+/// anchors its trusted time to this one, not to `reboot.boot_id_file`
+/// (which may be another file: tests fake reboots with one).
+inline constexpr const char* kKernelBootIdFile = "/proc/sys/kernel/random/boot_id";
+
 /// Seconds on CLOCK_BOOTTIME (0 if it cannot be read).
 std::int64_t boot_seconds();
 
