@@ -54,16 +54,20 @@ Result<PrivateKey> load_private_key(const std::filesystem::path& path) {
     if (!content) return std::unexpected(std::move(content.error()).with_context("private key"));
     WipeOnExit wipe{*content};
 
+    return parse_private_key(*content, path.string());
+}
+
+Result<PrivateKey> parse_private_key(std::string_view text, std::string_view source) {
     std::optional<std::string> seed;
     std::size_t line_number = 0;
-    std::string_view rest = *content;
+    std::string_view rest = text;
     while (!rest.empty()) {
         const std::size_t newline = rest.find('\n');
         const std::string_view line = trim(rest.substr(0, newline));
         rest = newline == std::string_view::npos ? std::string_view{} : rest.substr(newline + 1);
         ++line_number;
         if (line.empty() || line.front() == '#') continue;
-        const std::string where = path.string() + ":" + std::to_string(line_number);
+        const std::string where = std::string(source) + ":" + std::to_string(line_number);
         if (!line.starts_with(kKeyLinePrefix)) {
             return fail(Errc::parse, where + ": not a Patchwave private key line (expected \"" +
                                          std::string(kKeyLinePrefix) + "...\")");
@@ -76,7 +80,7 @@ Result<PrivateKey> load_private_key(const std::filesystem::path& path) {
         }
         seed = std::move(*decoded);
     }
-    if (!seed) return fail(Errc::parse, "private key " + path.string() + ": no key line found");
+    if (!seed) return fail(Errc::parse, "private key " + std::string(source) + ": no key line found");
     WipeOnExit wipe_seed{*seed};
     return PrivateKey::from_seed(std::span<const std::uint8_t, PrivateKey::kSeedSize>(
         reinterpret_cast<const std::uint8_t*>(seed->data()), PrivateKey::kSeedSize));

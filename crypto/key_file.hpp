@@ -20,6 +20,10 @@ Status save_private_key(const std::filesystem::path& path, const PrivateKey& key
 /// when it is not a regular file, or when its content is malformed.
 Result<PrivateKey> load_private_key(const std::filesystem::path& path);
 
+/// The content check of load_private_key, on text already read: `#` comments
+/// and blank lines, exactly one key line. Errors name `source` and the line.
+Result<PrivateKey> parse_private_key(std::string_view text, std::string_view source);
+
 /// Reads a public key from a file holding its text form (one line, "ed25519:...").
 Result<PublicKey> load_public_key(const std::filesystem::path& path);
 

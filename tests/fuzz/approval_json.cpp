@@ -1,0 +1,12 @@
+// Fuzz target: the JSON body of an approver's sign-off on a bundle, as a
+// parser sees it once the envelope's signatures verified.
+#include "fuzz/fuzz_target.hpp"
+#include "rollout/approval.hpp"
+
+using namespace patchwave;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    fuzz::require_json_round_trip<rollout::Approval>(
+        fuzz::as_text(data, size), [](std::string_view body) { return rollout::Approval::parse_json(body); });
+    return 0;
+}

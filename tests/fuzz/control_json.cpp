@@ -1,0 +1,12 @@
+// Fuzz target: the JSON body of a control record (pause, resume, advance, abort), as a
+// parser sees it once the envelope's signatures verified.
+#include "fuzz/fuzz_target.hpp"
+#include "rollout/control_record.hpp"
+
+using namespace patchwave;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    fuzz::require_json_round_trip<rollout::ControlRecord>(
+        fuzz::as_text(data, size), [](std::string_view body) { return rollout::ControlRecord::parse_json(body); });
+    return 0;
+}
