@@ -1,5 +1,6 @@
 #include "crypto/keys.hpp"
 
+#include <algorithm>
 #include <sodium.h>
 
 #include "crypto/sodium_init.hpp"
@@ -16,6 +17,14 @@ std::string base64_encode(std::span<const std::uint8_t> bytes) {
 
 Result<std::string> base64_decode(std::string_view text) {
     ensure_sodium();
+    // libsodium 1.0.18 decodes any byte >= 0x80 as a digit (as "/"), so "é"
+    // inside a key would give a second spelling of the same bytes (found by
+    // tests/fuzz). Only the standard alphabet and padding are base64.
+    const bool alphabet_only = std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+               c == '=';
+    });
+    if (!alphabet_only) return fail(Errc::parse, "invalid base64");
     std::string out(text.size() / 4 * 3 + 3, '\0');
     std::size_t length = 0;
     const char* end = nullptr;

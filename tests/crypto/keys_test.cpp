@@ -64,4 +64,7 @@ TEST_CASE("base64 decoding refuses garbage", "[crypto]") {
     CHECK_FALSE(base64_decode("aGVsbG8"));
     CHECK_FALSE(base64_decode("aGVs bG8="));
     CHECK_FALSE(base64_decode("aGVsbG8=="));
+    // libsodium alone reads bytes >= 0x80 as digits: "QUJ\x80" would be "AB\x7f".
+    CHECK_FALSE(base64_decode("QUJ\x80"));
+    CHECK_FALSE(base64_decode("aGVsbG\xc3\xa9"));
 }
