@@ -25,8 +25,9 @@ class Connection;
 
 struct HttpServer::Shared {
     Shared(asio::io_context& io, std::string name, Handler serve, HttpServerLimits bounds)
-        : acceptor(io), what(std::move(name)), handler(std::move(serve)), limits(bounds) {}
+        : acceptor(io), retry(io), what(std::move(name)), handler(std::move(serve)), limits(bounds) {}
     tcp::acceptor acceptor;
+    asio::steady_timer retry;  // after a failed accept (out of descriptors): a pause, not a spin
     std::string what;
     Handler handler;
     HttpServerLimits limits;
@@ -147,23 +148,27 @@ void accept(const std::shared_ptr<HttpServer::Shared>& shared) {
     shared->acceptor.async_accept([shared](boost::system::error_code error, tcp::socket socket) {
         if (shared->closed) return;
         if (error) {
-            // Out of descriptors and the like: keep serving, without spinning.
+            // Out of descriptors and the like: keep serving, after a pause rather than a spin.
             spdlog::warn("{}: accepting a connection: {}", shared->what, error.message());
+            shared->retry.expires_after(std::chrono::milliseconds(200));
+            shared->retry.async_wait([shared](boost::system::error_code cancelled) {
+                if (!cancelled && !shared->closed) accept(shared);
+            });
+            return;
+        }
+        shared->connections.remove_if([](const std::weak_ptr<Connection>& c) { return c.expired(); });
+        if (shared->connections.size() >= shared->limits.max_connections) {
+            // Best effort and without waiting: a full server must not queue work for strangers.
+            static constexpr std::string_view kBusy =
+                "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+            boost::system::error_code ignored;
+            socket.non_blocking(true, ignored);
+            socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
+            socket.close(ignored);
         } else {
-            shared->connections.remove_if([](const std::weak_ptr<Connection>& c) { return c.expired(); });
-            if (shared->connections.size() >= shared->limits.max_connections) {
-                // Best effort and without waiting: a full server must not queue work for strangers.
-                static constexpr std::string_view kBusy =
-                    "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-                boost::system::error_code ignored;
-                socket.non_blocking(true, ignored);
-                socket.write_some(asio::buffer(kBusy.data(), kBusy.size()), ignored);
-                socket.close(ignored);
-            } else {
-                auto connection = std::make_shared<Connection>(std::move(socket), shared);
-                shared->connections.push_back(connection);
-                connection->start();
-            }
+            auto connection = std::make_shared<Connection>(std::move(socket), shared);
+            shared->connections.push_back(connection);
+            connection->start();
         }
         accept(shared);
     });
@@ -204,6 +209,7 @@ void HttpServer::close() {
     if (shared_->closed) return;
     shared_->closed = true;
     boost::system::error_code ignored;
+    shared_->retry.cancel();
     shared_->acceptor.close(ignored);
     for (const auto& weak : shared_->connections) {
         if (auto connection = weak.lock()) connection->close();

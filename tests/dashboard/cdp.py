@@ -92,12 +92,16 @@ class Page:
     def __init__(self, ws_url, timeout):
         self.ws = WebSocket(ws_url, timeout)
         self.next_id = 0
+        self.requests = []  # (method, url) of every request the page sent, once Network is enabled
 
     def call(self, method, **params):
         self.next_id += 1
         self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        while True:  # events arrive in between: skipped
+        while True:  # events arrive in between: requests are noted, the rest skipped
             reply = json.loads(self.ws.receive())
+            if reply.get("method") == "Network.requestWillBeSent" and len(self.requests) < 100000:
+                request = reply["params"]["request"]
+                self.requests.append((request["method"], request["url"]))
             if reply.get("id") == self.next_id:
                 if "error" in reply:
                     raise CdpError(f"{method}: {reply['error']}")
@@ -164,6 +168,7 @@ class Browser:
         target = next(t for t in targets if t["type"] == "page")
         page = Page(target["webSocketDebuggerUrl"], self.timeout)
         page.call("Page.enable")
+        page.call("Network.enable")
         page.call("Page.navigate", url=url)
         return page
 

@@ -79,7 +79,12 @@ with Browser(profile) as browser:
     kinds = page.evaluate("[...document.querySelectorAll('#events tbody tr')].map(r => r.dataset.kind)")
     for kind in ("published", "wave-opened", "wave-passed", "completed"):
         assert kind in kinds, f"event {kind} missing from the page's log: {kinds}"
+    # Read-only and self-contained: every request the page sent was a GET to serve.
+    origin = url.rstrip("/")
+    assert page.requests, "no request was recorded"
+    for method, target in page.requests:
+        assert method == "GET" and target.startswith(origin), f"the page sent {method} {target}"
     refreshes = page.evaluate("Number(document.body.dataset.refreshes)")
     page.screenshot(screenshot, 1280, 1600)
-    print(f"check_dashboard: {refreshes} live refreshes, "
+    print(f"check_dashboard: {refreshes} live refreshes, {len(page.requests)} requests (all GET to serve), "
           f"{len(kinds)} events shown, screenshot {os.path.getsize(screenshot)} bytes")
