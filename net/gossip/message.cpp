@@ -158,8 +158,11 @@ MemberEntry read_member_entry(ByteReader& reader) {
     std::uint8_t has_endpoint = reader.u8();
     if (has_endpoint == 1) entry.hint.swarm_endpoint = reader.address();
     std::uint8_t count = reader.u8();
+    // An endpoint flag with an all-zero address would be a second encoding of
+    // "no endpoint" (found by tests/fuzz): one encoding per entry.
     if (!reader.ok() || state > static_cast<std::uint8_t>(MemberState::left) || has_endpoint > 1
-        || (entry.roles & ~kKnownRoles) != 0 || count > PeerHint::kMaxSeeding) {
+        || (has_endpoint == 1 && entry.hint.swarm_endpoint.unset()) || (entry.roles & ~kKnownRoles) != 0
+        || count > PeerHint::kMaxSeeding) {
         reader.invalidate();
         return entry;
     }
