@@ -83,6 +83,88 @@ Result<InitReport> populate(const std::filesystem::path& staging, const InitOpti
     return report;
 }
 
+std::vector<std::filesystem::path> key_files_of(const std::filesystem::path& home, const InitOptions& options) {
+    std::vector<std::filesystem::path> files;
+    for (const auto& name : {"root.key", "release.key", "operator.key", "enrollment.key"}) {
+        files.push_back(home / "keys" / name);
+    }
+    for (std::uint32_t i = 1; i <= options.approvers; ++i) {
+        files.push_back(home / "keys" / ("approver-" + std::to_string(i) + ".key"));
+    }
+    return files;
+}
+
+Status rename_no_replace(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& what) {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+        const int err = errno;
+        return fail(err == EEXIST ? Errc::already_exists : Errc::io,
+                    "cannot create " + what + " " + to.string() + ": " + std::strerror(err));
+    }
+    return {};
+}
+
+// A new home: built beside its final place and renamed in one step, so an
+// interrupted init leaves at most a ".init-*" directory, never a half home.
+Result<InitReport> init_new(const std::filesystem::path& path, const InitOptions& options) {
+    std::error_code ec;
+    const std::filesystem::path parent = path.has_parent_path() ? path.parent_path() : ".";
+    if (!std::filesystem::is_directory(parent, ec)) {
+        return fail(Errc::not_found, "cannot create home " + path.string() + ": " + parent.string() +
+                                         " is not a directory");
+    }
+    const std::filesystem::path staging = path.string() + ".init-" + random_suffix();
+    if (auto ok = make_dir(staging, 0700); !ok) return std::unexpected(ok.error());
+    auto report = populate(staging, options);
+    if (report) {
+        if (auto moved = rename_no_replace(staging, path, "home"); !moved) {
+            report = std::unexpected(moved.error());
+        } else if (auto synced = sync_directory(parent); !synced) {
+            return std::unexpected(synced.error());
+        }
+    }
+    if (!report) std::filesystem::remove_all(staging, ec);
+    return report;
+}
+
+// An existing empty home (a package's state directory, created by root for
+// the service user, who cannot write its parent): built in a hidden
+// directory inside it, then moved up entry by entry with the database last.
+// A home is a home when its database exists (Home::open), so an interrupted
+// init leaves no home, and the entries it did move make the directory
+// non-empty: the next init refuses instead of mixing two sets of keys.
+Result<InitReport> init_in_place(const std::filesystem::path& path, const InitOptions& options) {
+    std::error_code ec;
+    const std::filesystem::path staging = path / (".init-" + random_suffix());
+    if (auto ok = make_dir(staging, 0700); !ok) return std::unexpected(ok.error());
+    auto report = populate(staging, options);
+    std::vector<std::filesystem::path> moved;
+    if (report) {
+        std::vector<std::filesystem::path> entries;
+        for (std::filesystem::directory_iterator it(staging, ec), end; !ec && it != end; it.increment(ec)) {
+            if (it->path().filename() != kDatabaseName) entries.push_back(it->path().filename());
+        }
+        if (ec) report = fail(Errc::io, "cannot list " + staging.string() + ": " + ec.message());
+        entries.push_back(std::filesystem::path(kDatabaseName));
+        for (const auto& name : entries) {
+            if (!report) break;
+            if (auto ok = rename_no_replace(staging / name, path / name, "home entry"); !ok) {
+                report = std::unexpected(ok.error());
+            } else {
+                moved.push_back(path / name);
+            }
+        }
+        if (report) {
+            if (auto synced = sync_directory(path); !synced) report = std::unexpected(synced.error());
+        }
+    }
+    if (!report) {
+        // Only what this init moved: the directory was empty when it began.
+        for (auto it = moved.rbegin(); it != moved.rend(); ++it) std::filesystem::remove_all(*it, ec);
+    }
+    std::filesystem::remove_all(staging, ec);
+    return report;
+}
+
 }  // namespace
 
 std::filesystem::path resolve_home(const std::optional<std::string>& flag) {
@@ -93,35 +175,27 @@ std::filesystem::path resolve_home(const std::optional<std::string>& flag) {
 
 Result<InitReport> Home::init(const std::filesystem::path& path, const InitOptions& options) {
     std::error_code ec;
-    if (std::filesystem::exists(std::filesystem::symlink_status(path, ec))) {
-        return fail(Errc::already_exists, "home " + path.string() + " already exists; refusing to overwrite it");
-    }
-    const std::filesystem::path parent = path.has_parent_path() ? path.parent_path() : ".";
-    if (!std::filesystem::is_directory(parent, ec)) {
-        return fail(Errc::not_found, "cannot create home " + path.string() + ": " + parent.string() +
-                                         " is not a directory");
-    }
-    // Built beside its final place and renamed in one step: an interrupted
-    // init leaves at most a ".init-*" directory, never a half home.
-    const std::filesystem::path staging = path.string() + ".init-" + random_suffix();
-    if (auto ok = make_dir(staging, 0700); !ok) return std::unexpected(ok.error());
-    auto report = populate(staging, options);
-    if (report) {
-        for (const auto& name : {"root.key", "release.key", "operator.key", "enrollment.key"}) {
-            report->key_files.push_back(path / "keys" / name);
+    const auto status = std::filesystem::symlink_status(path, ec);
+    const bool exists = std::filesystem::exists(status);
+    if (exists) {
+        if (!std::filesystem::is_directory(status)) {
+            return fail(Errc::already_exists,
+                        "home " + path.string() + " already exists and is not a directory; refusing to overwrite it");
         }
-        for (std::uint32_t i = 1; i <= options.approvers; ++i) {
-            report->key_files.push_back(path / "keys" / ("approver-" + std::to_string(i) + ".key"));
+        const bool empty = std::filesystem::is_empty(path, ec);
+        if (ec) return fail(Errc::io, "cannot read home " + path.string() + ": " + ec.message());
+        if (!empty && std::filesystem::exists(path / kDatabaseName, ec)) {
+            return fail(Errc::already_exists, "home " + path.string() + " already exists; refusing to overwrite it");
         }
-        if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, path.c_str(), RENAME_NOREPLACE) != 0) {
-            const int err = errno;
-            report = fail(err == EEXIST ? Errc::already_exists : Errc::io,
-                          "cannot create home " + path.string() + ": " + std::strerror(err));
-        } else if (auto synced = sync_directory(parent); !synced) {
-            return std::unexpected(synced.error());
+        if (!empty) {
+            return fail(Errc::already_exists,
+                        "home " + path.string() +
+                            " is not empty but holds no patchwave.db (left by an interrupted init, or another "
+                            "directory); refusing to write into it: empty it or pass another --home");
         }
     }
-    if (!report) std::filesystem::remove_all(staging, ec);
+    auto report = exists ? init_in_place(path, options) : init_new(path, options);
+    if (report) report->key_files = key_files_of(path, options);
     return report;
 }
 

@@ -39,9 +39,12 @@ enum class LockMode { shared, exclusive };
 /// writers) for as long as it lives, so commands never interleave writes.
 class Home {
 public:
-    /// Creates a new home at `path`: every key, root v1, the database. Built
-    /// in a sibling directory and renamed into place, so an interrupted init
-    /// leaves nothing behind; refuses (Errc::already_exists) when `path` exists.
+    /// Creates a home at `path`: every key, root v1, the database. A new
+    /// home is built in a sibling directory and renamed into place; an
+    /// existing empty directory (a package's state directory) is filled from
+    /// a hidden one inside it, the database last. Either way an interrupted
+    /// init leaves no home. Refuses (Errc::already_exists) a `path` that
+    /// exists and is not an empty directory.
     static Result<InitReport> init(const std::filesystem::path& path, const InitOptions& options);
 
     /// Opens an existing home (Errc::not_found with a hint to run init). An

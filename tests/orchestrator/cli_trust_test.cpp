@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
@@ -49,6 +50,59 @@ TEST_CASE("init refuses to overwrite an existing home", "[orchestrator][cli]") {
     CHECK(again.err == "error: home " + cli.home().string() + " already exists; refusing to overwrite it\n");
     cli.ok({"trust", "export", "--out", cli.file("after.pwe").string()});
     CHECK(read_file(cli.file("before.pwe"), 1 << 20).value() == read_file(cli.file("after.pwe"), 1 << 20).value());
+}
+
+TEST_CASE("init fills an existing empty home, as a package's state directory is", "[orchestrator][cli]") {
+    // The service user owns /var/lib/patchwave but cannot write /var/lib: the
+    // home is built inside the directory and nothing of the build is left.
+    PatchwaveCli cli;
+    std::filesystem::create_directories(cli.home());
+    cli.init();
+    for (const auto* name : {"root", "release", "operator", "enrollment", "approver-1", "approver-2", "approver-3"}) {
+        struct stat info {};
+        REQUIRE(::stat((cli.home() / "keys" / (std::string(name) + ".key")).c_str(), &info) == 0);
+        CHECK((info.st_mode & 0777) == 0600);
+    }
+    std::vector<std::string> entries;
+    for (const auto& entry : std::filesystem::directory_iterator(cli.home())) entries.push_back(entry.path().filename());
+    std::sort(entries.begin(), entries.end());
+    CHECK(entries == std::vector<std::string>{"bundles", "keys", "patchwave.db", "tmp"});
+    cli.ok({"trust", "export", "--out", cli.file("root.pwe").string()});
+    auto root = crypto::verify_initial_root(read_envelope(cli.file("root.pwe")), wall_now());
+    REQUIRE(root);
+    CHECK(root->version == 1);
+    // Now it is a home like any other.
+    const auto again = cli.run({"init"});
+    CHECK(again.exit_code == 1);
+    CHECK(again.err == "error: home " + cli.home().string() + " already exists; refusing to overwrite it\n");
+}
+
+TEST_CASE("init refuses a non-empty directory that is not a home, and changes nothing in it", "[orchestrator][cli]") {
+    // What an interrupted in-place init leaves (keys, no database) or any
+    // other directory: mixing in a second set of keys would lose the first.
+    PatchwaveCli cli;
+    std::filesystem::create_directories(cli.home() / "keys");
+    REQUIRE(write_file_atomic(cli.home() / "keys" / "root.key", "not ours", 0600));
+    const auto result = cli.run({"init"});
+    CHECK(result.exit_code == 1);
+    CHECK(result.err == "error: home " + cli.home().string() +
+                            " is not empty but holds no patchwave.db (left by an interrupted init, or another "
+                            "directory); refusing to write into it: empty it or pass another --home\n");
+    std::vector<std::string> entries;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(cli.home())) {
+        entries.push_back(std::filesystem::relative(entry.path(), cli.home()));
+    }
+    std::sort(entries.begin(), entries.end());
+    CHECK(entries == std::vector<std::string>{"keys", "keys/root.key"});
+    CHECK(read_file(cli.home() / "keys" / "root.key", 100).value() == "not ours");
+
+    // A file where the home should be is refused too.
+    PatchwaveCli other;
+    REQUIRE(write_file_atomic(other.home(), "x", 0600));
+    const auto on_file = other.run({"init"});
+    CHECK(on_file.exit_code == 1);
+    CHECK(on_file.err == "error: home " + other.home().string() +
+                             " already exists and is not a directory; refusing to overwrite it\n");
 }
 
 TEST_CASE("init refuses thresholds above the number of approvers", "[orchestrator][cli]") {
