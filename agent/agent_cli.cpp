@@ -134,6 +134,7 @@ Status defer_command(const rollout::AgentConfig& config, const std::string& for_
 int run_agent_cli(int argc, char** argv) {
     CLI::App app{"Patchwave agent: applies signed patch bundles on this host in its wave", "patchwave-agent"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("patchwave-agent ") + PATCHWAVE_VERSION, "print the version and exit");
     std::string config_path;
     std::string log_level;
     bool as_json = false;
@@ -155,6 +156,8 @@ int run_agent_cli(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

@@ -26,6 +26,7 @@ int run_patchwave_cli(int argc, char** argv) {
 
     CLI::App app{"Patchwave orchestrator: signed patch bundles, approvals and phased rollouts", "patchwave"};
     app.require_subcommand(1);
+    app.set_version_flag("--version", std::string("patchwave ") + PATCHWAVE_VERSION, "print the version and exit");
     app.option_defaults()->always_capture_default();
     app.add_option("--home", context.home_flag,
                    "home directory (default: $PATCHWAVE_HOME, else /var/lib/patchwave)");
@@ -40,6 +41,8 @@ int run_patchwave_cli(int argc, char** argv) {
 
     try {
         app.parse(argc, argv);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

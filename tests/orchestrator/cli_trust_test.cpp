@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <regex>
 #include <catch2/catch.hpp>
 #include <sys/stat.h>
 
@@ -131,6 +132,17 @@ TEST_CASE("unknown commands and flags are usage errors", "[orchestrator][cli]") 
     CHECK(cli.run({"rollout"}).exit_code == 2);
     CHECK(cli.run({"--help"}).exit_code == 0);
     CHECK(cli.run({"rollout", "--help"}).exit_code == 0);
+}
+
+TEST_CASE("a version flag prints the name and the version, with or without a command", "[orchestrator][cli]") {
+    PatchwaveCli cli;
+    for (const auto& argv : {std::vector<std::string>{"--version"}, std::vector<std::string>{"--version", "status"}}) {
+        const auto result = cli.run(argv);
+        CHECK(result.exit_code == 0);
+        CHECK(std::regex_match(result.out, std::regex("patchwave [0-9]+\\.[0-9]+\\.[0-9]+\n")));
+        CHECK(result.err.empty());
+    }
+    CHECK_FALSE(std::filesystem::exists(cli.home()));
 }
 
 TEST_CASE("key generate writes a 0600 key and prints its public key", "[orchestrator][cli]") {

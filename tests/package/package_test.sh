@@ -144,6 +144,10 @@ same_file "$source/packaging/systemd/patchwave-agent.service" "$root/lib/systemd
 [[ -x "$root/usr/bin/patchwave-agent" ]] || fail "/usr/bin/patchwave-agent is not executable"
 help=$("$root/usr/bin/patchwave-agent" --help) || fail "the packaged patchwave-agent does not run"
 grep -q '^Usage: patchwave-agent' <<< "$help" || fail "the packaged patchwave-agent --help printed no usage: $help"
+version=$("$root/usr/bin/patchwave-agent" --version) || fail "patchwave-agent --version failed"
+package_version=$(dpkg-deb -f "$agent_deb" Version)
+[[ $version == "patchwave-agent ${package_version%-*}" ]] \
+    || fail "patchwave-agent --version says \"$version\", the package is $package_version"
 [[ $(stat -c %a "$root/var/lib/patchwave-agent") == 700 ]] || fail "the postinst did not create /var/lib/patchwave-agent 0700"
 [[ -L "$root/etc/systemd/system/multi-user.target.wants/patchwave-agent.service" ]] \
     || fail "the postinst did not enable patchwave-agent.service"
@@ -160,6 +164,10 @@ step "systemd-analyze verify, both units"
 # system user, which has no root of its own to go to); verify also needs
 # the targets the units name, taken from this machine.
 dpkg-deb -x "$orchestrator_deb" "$root"
+version=$("$root/usr/bin/patchwave" --version) || fail "patchwave --version failed"
+package_version=$(dpkg-deb -f "$orchestrator_deb" Version)
+[[ $version == "patchwave ${package_version%-*}" ]] \
+    || fail "patchwave --version says \"$version\", the package is $package_version"
 mkdir -p "$root/usr/lib/systemd"
 cp -a /usr/lib/systemd/system "$root/usr/lib/systemd/"
 # verify exits 0 on unknown keys and bad values: any output is a failure.
