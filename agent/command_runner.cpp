@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child_setup.hpp"
 #include "common/timestamp.hpp"
+#include "common/unique_fd.hpp"
 
 namespace patchwave::agent {
 namespace {
@@ -26,33 +28,11 @@ using std::chrono::milliseconds;
 constexpr milliseconds kCancelCheck{100};
 // Without a pidfd (kernels before 5.3) the leader's exit is noticed by polling this often.
 constexpr milliseconds kExitCheckFallback{50};
-constexpr unsigned kCloseRangeCloexec = 1U << 2;  // CLOSE_RANGE_CLOEXEC (linux/close_range.h)
-constexpr int kFallbackFdLimit = 4096;
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 std::string errno_text(int err) {
     return std::strerror(err);
 }
-
-// A descriptor closed on scope exit.
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    explicit operator bool() const { return fd_ >= 0; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_ = -1;
-};
 
 void write_all(int fd, std::string_view text, bool& failed) {
     while (!failed && !text.empty()) {
@@ -196,20 +176,10 @@ struct ChildFailure {
         [[maybe_unused]] const ssize_t ignored = ::write(status_fd, &failure, sizeof failure);
         ::_exit(127);
     };
-    ::setpgid(0, 0);
-    // The agent may ignore or block signals (SIGPIPE); the command gets the defaults.
-    struct sigaction action {};
-    action.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig)
-        ::sigaction(sig, &action, nullptr);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
-    // An agent started with stdio closed may hold our descriptors at 0-2; move them above first so the dup2s
-    // neither clobber one another nor become no-ops that leave O_CLOEXEC set.
-    if (stdin_fd < 3 && (stdin_fd = ::fcntl(stdin_fd, F_DUPFD_CLOEXEC, 3)) < 0) report(0);
-    if (output_fd < 3 && (output_fd = ::fcntl(output_fd, F_DUPFD_CLOEXEC, 3)) < 0) report(0);
+    child_reset_process_state();
+    if ((stdin_fd = child_move_above_stdio(stdin_fd)) < 0 || (output_fd = child_move_above_stdio(output_fd)) < 0) {
+        report(0);
+    }
     if (::dup2(stdin_fd, 0) < 0 || ::dup2(output_fd, 1) < 0 || ::dup2(output_fd, 2) < 0) report(0);
     // Confined before the chdir: the working directory is then looked up in
     // the new mount namespace, as one of its writable copies.
@@ -221,13 +191,8 @@ struct ChildFailure {
         }
     }
     if (::chdir(directory) < 0) report(1);
-    // Nothing else crosses exec, including descriptors other threads opened without O_CLOEXEC; marking
-    // rather than closing keeps the status pipe open until exec succeeds.
-    if (::syscall(SYS_close_range, 3U, ~0U, kCloseRangeCloexec) < 0) {
-        for (int fd = 3; fd < kFallbackFdLimit; ++fd) {
-            if (fd != status_fd) ::close(fd);  // kernels before 5.11
-        }
-    }
+    // Marked close-on-exec rather than closed: the status pipe stays open until exec succeeds.
+    child_close_on_exec_from_3(status_fd);
     ::execve("/bin/sh", argv, envp);
     report(2);
     ::_exit(127);
@@ -415,11 +380,11 @@ private:
 
     const CommandRequest& request_;
     pid_t pid_;
-    Fd output_;
+    UniqueFd output_;
     int log_fd_;
     const std::atomic<bool>* cancel_;
     milliseconds timeout_;
-    Fd pidfd_;
+    UniqueFd pidfd_;
     Clock::time_point start_;
     Clock::time_point ended_;
     std::optional<Clock::time_point> deadline_;
@@ -498,21 +463,21 @@ Result<CommandOutcome> run_command(const CommandRequest& request, const std::ato
                     context + ": working directory " + request.working_directory.string()
                         + (ec ? " cannot be read: " + ec.message() : " does not exist or is not a directory"));
     }
-    Fd log(::open(request.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640));
+    UniqueFd log(::open(request.log_file.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640));
     if (!log)
         return fail(Errc::io,
                     context + ": cannot open log file " + request.log_file.string() + ": " + errno_text(errno));
-    Fd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    UniqueFd dev_null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
     if (!dev_null) return fail(Errc::io, context + ": cannot open /dev/null: " + errno_text(errno));
 
     int output_pipe[2];
     if (::pipe2(output_pipe, O_CLOEXEC) < 0) return fail(Errc::io, context + ": pipe: " + errno_text(errno));
-    Fd output_read(output_pipe[0]);
-    Fd output_write(output_pipe[1]);
+    UniqueFd output_read(output_pipe[0]);
+    UniqueFd output_write(output_pipe[1]);
     int status_pipe[2];
     if (::pipe2(status_pipe, O_CLOEXEC) < 0) return fail(Errc::io, context + ": pipe: " + errno_text(errno));
-    Fd status_read(status_pipe[0]);
-    Fd status_write(status_pipe[1]);
+    UniqueFd status_read(status_pipe[0]);
+    UniqueFd status_write(status_pipe[1]);
 
     milliseconds timeout =
         request.timeout_override.value_or(std::chrono::duration_cast<milliseconds>(request.command.timeout));

@@ -13,6 +13,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "common/unique_fd.hpp"
+
 namespace patchwave::net {
 namespace {
 
@@ -55,14 +57,6 @@ struct Session : std::enable_shared_from_this<Session> {
     boost::asio::steady_timer timer;
     LineSocketServer::Handler& handler;
     std::string answer;
-};
-
-// Closes the descriptor on every return path.
-struct Fd {
-    int fd = -1;
-    ~Fd() {
-        if (fd >= 0) ::close(fd);
-    }
 };
 
 // Waits until `fd` is ready for `events` or the deadline passes.
@@ -131,17 +125,17 @@ Result<std::string> line_socket_request(const std::filesystem::path& socket_path
         return fail(Errc::invalid_argument, "control socket path " + path + " is too long for a Unix socket");
     }
     std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-    Fd socket{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-    if (socket.fd < 0) return fail(Errc::io, "cannot create a Unix socket: " + std::string(std::strerror(errno)));
-    if (::connect(socket.fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (socket.get() < 0) return fail(Errc::io, "cannot create a Unix socket: " + std::string(std::strerror(errno)));
+    if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
         const int err = errno;
         if (err == ENOENT || err == ECONNREFUSED) return fail(Errc::not_found, path + ": " + std::strerror(err));
         return fail(Errc::io, "cannot connect to " + path + ": " + std::strerror(err));
     }
     const std::string line = request + "\n";
     for (std::size_t sent = 0; sent < line.size();) {
-        if (auto ready = wait_for(socket.fd, POLLOUT, deadline, path); !ready) return std::unexpected(ready.error());
-        const ssize_t n = ::send(socket.fd, line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
+        if (auto ready = wait_for(socket.get(), POLLOUT, deadline, path); !ready) return std::unexpected(ready.error());
+        const ssize_t n = ::send(socket.get(), line.data() + sent, line.size() - sent, MSG_NOSIGNAL);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail(Errc::io, "cannot write to " + path + ": " + std::strerror(errno));
         sent += static_cast<std::size_t>(n);
@@ -150,9 +144,9 @@ Result<std::string> line_socket_request(const std::filesystem::path& socket_path
     for (;;) {
         if (auto newline = answer.find('\n'); newline != std::string::npos) return answer.substr(0, newline);
         if (answer.size() > kMaxLineMessage) return fail(Errc::limit, path + ": answer longer than 256 KiB");
-        if (auto ready = wait_for(socket.fd, POLLIN, deadline, path); !ready) return std::unexpected(ready.error());
+        if (auto ready = wait_for(socket.get(), POLLIN, deadline, path); !ready) return std::unexpected(ready.error());
         char buffer[4096];
-        const ssize_t n = ::recv(socket.fd, buffer, sizeof buffer, 0);
+        const ssize_t n = ::recv(socket.get(), buffer, sizeof buffer, 0);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) return fail(Errc::io, "cannot read from " + path + ": " + std::strerror(errno));
         if (n == 0) return fail(Errc::io, path + ": the daemon closed the connection without an answer");

@@ -8,10 +8,11 @@
 #include <poll.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child_setup.hpp"
+#include "common/unique_fd.hpp"
 #include "orchestrator/hook_delivery.hpp"
 
 namespace patchwave::orchestrator {
@@ -23,53 +24,21 @@ using std::chrono::milliseconds;
 constexpr milliseconds kSlice{50};                // how often stop and the deadline are looked at
 constexpr milliseconds kDrainWindow{200};         // output still read after the shell exited (background children)
 constexpr std::size_t kLogLimit = 64 * 1024;      // output bytes logged per attempt; the rest is counted
-constexpr unsigned kCloseRangeCloexec = 1U << 2;  // CLOSE_RANGE_CLOEXEC (linux/close_range.h)
-constexpr int kFallbackFdLimit = 4096;
 
 std::string errno_text(int error) {
     return std::strerror(error);
 }
 
-class Fd {
-public:
-    Fd() = default;
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    ~Fd() { reset(); }
-    int get() const { return fd_; }
-    bool open() const { return fd_ >= 0; }
-    void reset(int fd = -1) {
-        if (fd_ >= 0) ::close(fd_);
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
-
 // In the forked child of a threaded process: async-signal-safe calls only. Never returns.
 [[noreturn]] void exec_child(int stdin_fd, int stdout_fd, int stderr_fd, char* const argv[]) {
-    ::setpgid(0, 0);
-    // The daemon may ignore or block signals (SIGPIPE); the command gets the defaults.
-    struct sigaction action {};
-    action.sa_handler = SIG_DFL;
-    for (int sig = 1; sig < NSIG; ++sig)
-        ::sigaction(sig, &action, nullptr);
-    sigset_t none;
-    ::sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    // A daemon started with stdio closed may hold our descriptors at 0-2: move them above first.
-    if (stdin_fd < 3) stdin_fd = ::fcntl(stdin_fd, F_DUPFD_CLOEXEC, 3);
-    if (stdout_fd < 3) stdout_fd = ::fcntl(stdout_fd, F_DUPFD_CLOEXEC, 3);
-    if (stderr_fd < 3) stderr_fd = ::fcntl(stderr_fd, F_DUPFD_CLOEXEC, 3);
+    child_reset_process_state();
+    stdin_fd = child_move_above_stdio(stdin_fd);
+    stdout_fd = child_move_above_stdio(stdout_fd);
+    stderr_fd = child_move_above_stdio(stderr_fd);
     if (stdin_fd < 0 || stdout_fd < 0 || stderr_fd < 0) ::_exit(126);
     if (::dup2(stdin_fd, 0) < 0 || ::dup2(stdout_fd, 1) < 0 || ::dup2(stderr_fd, 2) < 0) ::_exit(126);
     // Nothing else of the daemon's (sockets, the database) crosses exec.
-    if (::syscall(SYS_close_range, 3U, ~0U, kCloseRangeCloexec) < 0) {
-        for (int fd = 3; fd < kFallbackFdLimit; ++fd)
-            ::close(fd);
-    }
+    child_close_on_exec_from_3();
     ::execv("/bin/sh", argv);
     ::_exit(127);
 }
@@ -118,11 +87,11 @@ Status run_hook_command(const std::string& command, const std::string& body, std
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in.data()) < 0) {
         return fail(Errc::io, "socketpair: " + errno_text(errno));
     }
-    Fd in_parent(in[0]), in_child(in[1]);
+    UniqueFd in_parent(in[0]), in_child(in[1]);
     if (::pipe2(out.data(), O_CLOEXEC) < 0) return fail(Errc::io, "pipe: " + errno_text(errno));
-    Fd out_parent(out[0]), out_child(out[1]);
+    UniqueFd out_parent(out[0]), out_child(out[1]);
     if (::pipe2(err.data(), O_CLOEXEC) < 0) return fail(Errc::io, "pipe: " + errno_text(errno));
-    Fd err_parent(err[0]), err_child(err[1]);
+    UniqueFd err_parent(err[0]), err_child(err[1]);
 
     std::string sh = "sh", dash_c = "-c", script = command;
     std::array<char*, 4> argv{sh.data(), dash_c.data(), script.data(), nullptr};
@@ -151,7 +120,7 @@ Status run_hook_command(const std::string& command, const std::string& body, std
     auto kill_group = [pid] {
         if (pid > 0) ::kill(-pid, SIGKILL);
     };
-    auto read_into = [](Fd& fd, LineLogger& log) {
+    auto read_into = [](UniqueFd& fd, LineLogger& log) {
         std::array<char, 4096> buffer{};
         for (;;) {
             const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
@@ -166,18 +135,18 @@ Status run_hook_command(const std::string& command, const std::string& body, std
         }
     };
 
-    while (!exited || out_parent.open() || err_parent.open()) {
+    while (!exited || out_parent || err_parent) {
         std::array<pollfd, 3> fds{};
         nfds_t count = 0;
-        if (in_parent.open()) fds[count++] = {in_parent.get(), POLLOUT, 0};
-        if (out_parent.open()) fds[count++] = {out_parent.get(), POLLIN, 0};
-        if (err_parent.open()) fds[count++] = {err_parent.get(), POLLIN, 0};
+        if (in_parent) fds[count++] = {in_parent.get(), POLLOUT, 0};
+        if (out_parent) fds[count++] = {out_parent.get(), POLLIN, 0};
+        if (err_parent) fds[count++] = {err_parent.get(), POLLIN, 0};
         if (count > 0) {
             ::poll(fds.data(), count, static_cast<int>(kSlice.count()));
         } else {
             ::usleep(static_cast<useconds_t>(std::chrono::microseconds(kSlice).count() / 5));
         }
-        if (in_parent.open()) {
+        if (in_parent) {
             while (written < body.size()) {
                 const ssize_t n =
                     ::send(in_parent.get(), body.data() + written, body.size() - written, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -194,8 +163,8 @@ Status run_hook_command(const std::string& command, const std::string& body, std
                 in_parent.reset();
             }
         }
-        if (out_parent.open()) read_into(out_parent, out_log);
-        if (err_parent.open()) read_into(err_parent, err_log);
+        if (out_parent) read_into(out_parent, out_log);
+        if (err_parent) read_into(err_parent, err_log);
 
         const auto now = Clock::now();
         if (!exited) {
